@@ -1,0 +1,36 @@
+"""`GET /healthz`: is each part of the deployment reachable?"""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+
+def _database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "down"; the message says which
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _broker_status() -> str:
+    if not settings.REDIS_URL:
+        return "ok"  # the in-process broker of the standalone mode is up whenever this process is
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+    except redis.RedisError as exc:
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+@require_GET
+def healthz(request):
+    report = {"database": _database_status(), "broker": _broker_status()}
+    healthy = all(value == "ok" for value in report.values())
+    return JsonResponse(report, status=200 if healthy else 503)

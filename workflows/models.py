@@ -1,0 +1,99 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+
+def empty_definition() -> dict:
+    return {"nodes": [], "edges": [], "settings": {}}
+
+
+class Folder(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="folders")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            # Two partial constraints because NULL parents are distinct in a plain unique index.
+            models.UniqueConstraint(
+                fields=["owner", "name"], condition=Q(parent__isnull=True), name="folder_unique_root_name"
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "parent", "name"], condition=Q(parent__isnull=False), name="folder_unique_child_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=100)
+    colour = models.CharField(max_length=7, default="#6b7280", help_text="A hex colour such as #2563eb.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="tag_unique_owner_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Workflow(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workflows")
+    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="workflows")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="workflows")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    definition = models.JSONField(default=empty_definition, encoder=DjangoJSONEncoder)
+    max_concurrency = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most executions of this workflow running at once; empty means no limit."
+    )
+    version = models.PositiveIntegerField(default=1, help_text="Number of the newest version.")
+    published_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The released version: API, webhook and schedule runs use it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="workflow_owner_updated")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImmutableVersionError(Exception):
+    pass
+
+
+class WorkflowVersion(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField(encoder=DjangoJSONEncoder)
+    changelog = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "number"], name="version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} v{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        # A version is history: once written it never changes, so a diff or a rollback
+        # always sees what was really saved.
+        if not self._state.adding:
+            raise ImmutableVersionError("A workflow version cannot be changed once written.")
+        super().save(*args, **kwargs)
