@@ -4,6 +4,7 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
@@ -11,10 +12,19 @@ from sharing.serializers import TokenLoginInputSerializer, TokenOutputSerializer
 from sharing.services import api_token_issue, api_token_revoke
 
 
+class LoginRateThrottle(ScopedRateThrottle):
+    def get_ident(self, request):
+        # Without NUM_PROXIES, DRF keys on X-Forwarded-For, which the client writes: a new value per
+        # attempt would escape the limit. Only the connection's address is trusted then.
+        if api_settings.NUM_PROXIES is None:
+            return request.META.get("REMOTE_ADDR")
+        return super().get_ident(request)
+
+
 class TokenLoginView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [LoginRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(request=TokenLoginInputSerializer, responses={200: TokenOutputSerializer})

@@ -1,17 +1,24 @@
 """Project-wide REST conventions: error bodies, pagination."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from rest_framework import exceptions, pagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from structforge.errors import InvalidInput
+
 
 def exception_handler(exc, context):
-    # Services raise Django's ValidationError with a field -> messages dict; the API
-    # answers it as a 400 that names each field, like a serializer error.
-    if isinstance(exc, DjangoValidationError):
+    # Services refuse input with InvalidInput (field -> problems); models may raise Django's
+    # ValidationError. Both become a 400 that names each field, like a serializer error.
+    if isinstance(exc, InvalidInput):
+        exc = exceptions.ValidationError(detail=exc.errors)
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
+    elif isinstance(exc, ObjectDoesNotExist):
+        exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, ProtectedError):
         exc = exceptions.ValidationError({"detail": ["This object is still in use and cannot be deleted."]})
     return drf_exception_handler(exc, context)

@@ -32,3 +32,9 @@ def bob_client(bob):
     client = APIClient()
     client.force_authenticate(bob)
     return client
+
+
+@pytest.fixture
+def fast_password_hasher(settings):
+    """Hash test passwords with MD5: PBKDF2's deliberate slowness costs most of an API test's time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

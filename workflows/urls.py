@@ -1,1 +1,11 @@
-urlpatterns: list = []
+from rest_framework.routers import DefaultRouter
+
+from workflows.views import FolderViewSet, TagViewSet, WorkflowViewSet
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("folders", FolderViewSet, basename="folder")
+router.register("tags", TagViewSet, basename="tag")
+router.register("workflows", WorkflowViewSet, basename="workflow")
+
+urlpatterns = router.urls

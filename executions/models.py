@@ -1,0 +1,118 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class ExecutionStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NodeRunStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class Trigger(models.TextChoices):
+    MANUAL = "manual"
+    API = "api"
+    WEBHOOK = "webhook"
+    SCHEDULE = "schedule"
+    SUBWORKFLOW = "subworkflow"
+
+
+class Priority(models.TextChoices):
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+FINISHED_EXECUTION_STATUSES = (ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+ENDED_NODE_STATUSES = (
+    NodeRunStatus.SUCCESS,
+    NodeRunStatus.FAILED,
+    NodeRunStatus.SKIPPED,
+    NodeRunStatus.CANCELLED,
+)
+
+
+class Execution(models.Model):
+    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="executions")
+    # The workflow's owner when the run was triggered: whose quota the run counts against.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    workflow_version = models.PositiveIntegerField()
+    definition = models.JSONField(encoder=DjangoJSONEncoder, help_text="Snapshot of the definition this run follows.")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    priority = models.CharField(max_length=8, choices=Priority.choices)
+    status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
+    input = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    output = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField(blank=True, default="")
+    error_node = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="A delayed run stays pending until then.")
+    deadline = models.DateTimeField(null=True, blank=True, help_text="When the overall timeout ends the run.")
+    # Bumped each time a worker takes the run over; every write of a worker is fenced by it, so
+    # a worker that lost the run can no longer change it.
+    attempt = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    wake_at = models.DateTimeField(
+        null=True, blank=True, help_text="A run parked by a long delay node resumes at this time."
+    )
+    cancel_requested = models.BooleanField(default=False)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", help_text="Sub-workflow of."
+    )
+    depth = models.PositiveSmallIntegerField(default=0)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries", help_text="Re-run of."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["workflow", "-created_at"], name="execution_workflow_created"),
+            models.Index(fields=["owner", "-created_at"], name="execution_owner_created"),
+            models.Index(fields=["status", "priority", "id"], name="execution_status_priority"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Execution {self.pk} of workflow {self.workflow_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_EXECUTION_STATUSES
+
+
+class NodeRun(models.Model):
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs")
+    node_id = models.CharField(max_length=64)
+    node_type = models.CharField(max_length=64)
+    position = models.PositiveIntegerField(help_text="Index of the node in the definition, for stable listing.")
+    status = models.CharField(max_length=16, choices=NodeRunStatus.choices, default=NodeRunStatus.PENDING)
+    attempt = models.PositiveIntegerField(default=0)
+    input = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    output = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField(blank=True, default="")
+    log = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    resume_at = models.DateTimeField(null=True, blank=True, help_text="A parked delay node ends at this time.")
+
+    class Meta:
+        ordering = ["execution", "position"]
+        constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="node_run_unique_node")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.status})"

@@ -1,0 +1,18 @@
+"""Everything in one process on the embedded default: web (HTTP + WebSocket) over ASGI."""
+
+import os
+
+import uvicorn
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the dashboard, API, admin and WebSocket on 127.0.0.1:$PORT (8000) through ASGI."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, host: str, port: int, **options) -> None:
+        self.stdout.write(f"StructForge on http://{host}:{port}/  (API /api/v1/docs/, admin /admin/)")
+        uvicorn.run("structforge.asgi:application", host=host, port=port, log_level="info", lifespan="off")

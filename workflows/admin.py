@@ -1,0 +1,201 @@
+"""Operator views of folders, tags, workflows and their versions.
+
+Definitions and version numbers are written only by `workflows.services` (validation, a new
+version per save, publishing), so the admin shows them and never edits them.
+"""
+
+import json
+import re
+from typing import Any
+
+from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from workflows.models import Folder, Tag, Workflow, WorkflowVersion
+
+HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+
+
+def pretty_json(value: Any) -> SafeString:
+    text = json.dumps(value, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder)
+    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+
+
+def definition_summary(definition: Any) -> str:
+    if not isinstance(definition, dict):
+        return "not an object"
+    return f"{_count(definition.get('nodes'), 'node')}, {_count(definition.get('edges'), 'edge')}"
+
+
+def _count(items: list | None, noun: str) -> str:
+    n = len(items or [])
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@admin.register(Folder)
+class FolderAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "parent", "workflow_count", "created_at"]
+    list_filter = [("owner", admin.RelatedOnlyFieldListFilter), ("parent", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["name", "owner__username"]
+    list_select_related = ["owner", "parent"]
+    autocomplete_fields = ["owner", "parent"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Folder]:
+        return super().get_queryset(request).annotate(workflow_count=Count("workflows"))
+
+    @admin.display(description="workflows", ordering="workflow_count")
+    def workflow_count(self, folder: Folder) -> int:
+        return folder.workflow_count
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "colour_swatch", "workflow_count"]
+    list_filter = [("owner", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "owner__username"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
+        return super().get_queryset(request).annotate(workflow_count=Count("workflows"))
+
+    @admin.display(description="colour", ordering="colour")
+    def colour_swatch(self, tag: Tag) -> SafeString:
+        # Escaping does not make a value safe inside a style attribute, so only a real hex
+        # colour reaches it.
+        if not HEX_COLOUR.fullmatch(tag.colour):
+            return format_html("{}", tag.colour)
+        return format_html(
+            '<span style="display: inline-block; width: 1em; height: 1em; vertical-align: middle; '
+            'border: 1px solid #0004; border-radius: 2px; background: {}"></span> {}',
+            tag.colour,
+            tag.colour,
+        )
+
+    @admin.display(description="workflows", ordering="workflow_count")
+    def workflow_count(self, tag: Tag) -> int:
+        return tag.workflow_count
+
+
+class PublishedListFilter(admin.SimpleListFilter):
+    title = "published"
+    parameter_name = "published"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Published"), ("no", "Not published")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> QuerySet[Workflow]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(published_version__isnull=self.value() == "no")
+        return queryset
+
+
+class WorkflowVersionInline(admin.TabularInline):
+    model = WorkflowVersion
+    fields = ["number_link", "changelog", "created_by", "created_at"]
+    readonly_fields = fields
+    ordering = ["-number"]
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WorkflowVersion]:
+        return super().get_queryset(request).select_related("created_by").defer("definition")
+
+    @admin.display(description="number")
+    def number_link(self, version: WorkflowVersion) -> SafeString:
+        url = reverse("admin:workflows_workflowversion_change", args=[version.pk])
+        return format_html('<a href="{}">v{}</a>', url, version.number)
+
+    def has_add_permission(self, request: HttpRequest, obj: Workflow | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Workflow | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Workflow | None = None) -> bool:
+        return False
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "folder", "version", "published_version", "max_concurrency", "updated_at"]
+    list_filter = [
+        PublishedListFilter,
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        ("folder", admin.RelatedOnlyFieldListFilter),
+        ("tags", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["name", "description", "owner__username"]
+    list_select_related = ["owner", "folder"]
+    autocomplete_fields = ["owner", "folder", "tags"]
+    # A raw edit of the definition would skip validation and leave no version behind, and
+    # `version`/`published_version` move only with the versions the services write (publishing
+    # also reschedules). So these are shown, never edited, here.
+    readonly_fields = ["version", "published_version", "summary", "pretty_definition", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "owner", "folder", "tags", "max_concurrency"]}),
+        ("Versions", {"fields": ["version", "published_version"]}),
+        ("Definition", {"fields": ["summary", "pretty_definition"]}),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+    inlines = [WorkflowVersionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Workflow]:
+        # Definitions can be large and the list never shows them. Deferred, they also stay out
+        # of the UPDATE when a change here is saved, so a concurrent new version is not undone.
+        return super().get_queryset(request).defer("definition")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A workflow is born with its version 1 through `workflow_create`; the admin cannot.
+        return False
+
+    @admin.display(description="summary")
+    def summary(self, workflow: Workflow) -> str:
+        return definition_summary(workflow.definition)
+
+    @admin.display(description="definition")
+    def pretty_definition(self, workflow: Workflow) -> SafeString:
+        return pretty_json(workflow.definition)
+
+
+@admin.register(WorkflowVersion)
+class WorkflowVersionAdmin(admin.ModelAdmin):
+    list_display = ["workflow", "number", "short_changelog", "created_by", "created_at"]
+    list_filter = [("created_by", admin.RelatedOnlyFieldListFilter), "created_at"]
+    search_fields = ["workflow__name", "changelog", "created_by__username"]
+    list_select_related = ["workflow", "created_by"]
+    fields = ["workflow", "number", "changelog", "created_by", "created_at", "summary", "pretty_definition"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WorkflowVersion]:
+        return super().get_queryset(request).defer("definition", "workflow__definition")
+
+    # Versions are history (the model refuses updates too). Deleting one is for superusers
+    # only, to clean up by hand.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: WorkflowVersion | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: WorkflowVersion | None = None) -> bool:
+        return request.user.is_superuser
+
+    @admin.display(description="changelog", ordering="changelog")
+    def short_changelog(self, version: WorkflowVersion) -> str:
+        return Truncator(version.changelog).chars(80)
+
+    @admin.display(description="summary")
+    def summary(self, version: WorkflowVersion) -> str:
+        return definition_summary(version.definition)
+
+    @admin.display(description="definition")
+    def pretty_definition(self, version: WorkflowVersion) -> SafeString:
+        return pretty_json(version.definition)

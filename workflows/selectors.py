@@ -1,0 +1,64 @@
+"""Reads of folders, tags, workflows and versions, always scoped to what the caller may see."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import CharField, Prefetch, QuerySet, Value
+
+from sharing.roles import Role
+from workflows.diff import diff_definitions
+from workflows.models import Folder, Tag, Workflow, WorkflowVersion
+
+
+def folders_of(*, user: AbstractBaseUser) -> QuerySet[Folder]:
+    return Folder.objects.filter(owner=user)
+
+
+def tags_of(*, user: AbstractBaseUser) -> QuerySet[Tag]:
+    return Tag.objects.filter(owner=user)
+
+
+def folder_subtree_ids(*, folder: Folder) -> list[int]:
+    """The folder and every folder below it, loaded in one query and walked in memory."""
+    children: dict[int | None, list[int]] = {}
+    for folder_id, parent_id in Folder.objects.filter(owner_id=folder.owner_id).values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(folder_id)
+    subtree, frontier = [], [folder.pk]
+    while frontier:
+        current = frontier.pop()
+        subtree.append(current)
+        frontier.extend(children.get(current, ()))
+    return subtree
+
+
+def folder_is_within(*, folder: Folder, ancestor: Folder) -> bool:
+    return folder.pk in folder_subtree_ids(folder=ancestor)
+
+
+def workflows_visible_to(*, user: AbstractBaseUser) -> QuerySet[Workflow]:
+    """Every workflow the user may see, annotated with `role`, the user's role on it.
+
+    Until workflows can be shared, a user sees exactly the workflows they own.
+    """
+    return (
+        Workflow.objects.filter(owner=user)
+        .annotate(role=Value(Role.OWNER.value, output_field=CharField()))
+        .select_related("owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id")))
+    )
+
+
+def workflow_versions(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:
+    return workflow.versions.select_related("created_by").order_by("-number")
+
+
+def workflow_version(*, workflow: Workflow, number: int) -> WorkflowVersion:
+    return workflow_versions(workflow=workflow).get(number=number)
+
+
+def workflow_version_diff(*, workflow: Workflow, old_number: int, new_number: int) -> dict:
+    definitions = dict(
+        workflow.versions.filter(number__in=[old_number, new_number]).values_list("number", "definition")
+    )
+    missing = [number for number in (old_number, new_number) if number not in definitions]
+    if missing:
+        raise WorkflowVersion.DoesNotExist(f"Version {missing[0]} does not exist.")
+    return diff_definitions(definitions[old_number], definitions[new_number])
