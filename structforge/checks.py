@@ -2,6 +2,7 @@
 
 import ipaddress
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -59,4 +60,41 @@ def check_knobs(app_configs, **kwargs):
                 id="structforge.W002",
             )
         )
+    return errors
+
+
+# --- Secret store keys ------------------------------------------------------------------------
+
+
+@register(Tags.security, deploy=True)
+def check_secrets_keys_derived_from_default(app_configs, **kwargs):
+    if not settings.STRUCTFORGE_SECRETS_KEYS and settings.SECRET_KEY == settings.INSECURE_DEFAULT_SECRET_KEY:
+        return [
+            Warning(
+                "Workflow secrets are encrypted with a key derived from the built-in development SECRET_KEY.",
+                hint=(
+                    "Set STRUCTFORGE_SECRETS_KEYS to a Fernet key (Fernet.generate_key()), or at least "
+                    "DJANGO_SECRET_KEY. Secrets saved under the old key must be re-saved after the change."
+                ),
+                id="structforge.W003",
+            )
+        ]
+    return []
+
+
+@register()
+def check_secrets_keys(app_configs, **kwargs):
+    errors = []
+    for position, key in enumerate(settings.STRUCTFORGE_SECRETS_KEYS, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            # The key itself is never echoed: it is a secret even when malformed.
+            errors.append(
+                Error(
+                    f"STRUCTFORGE_SECRETS_KEYS has an invalid Fernet key at position {position}.",
+                    hint="Each key is 32 url-safe base64-encoded bytes, as Fernet.generate_key() makes.",
+                    id="structforge.E005",
+                )
+            )
     return errors

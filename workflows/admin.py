@@ -8,16 +8,21 @@ import json
 import re
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.views.decorators.debug import sensitive_post_parameters
 
-from workflows.models import Folder, Tag, Workflow, WorkflowVersion
+from workflows import services
+from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
 
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 
@@ -199,3 +204,70 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
     @admin.display(description="definition")
     def pretty_definition(self, version: WorkflowVersion) -> SafeString:
         return pretty_json(version.definition)
+
+
+# --- Secrets --------------------------------------------------------------------------------------
+
+
+class SecretAdminForm(forms.ModelForm):
+    # Write-only: the page never holds the value or its ciphertext, only a box to type a new one.
+    value = forms.CharField(
+        required=False,
+        strip=False,  # a secret is used exactly as given, blanks included
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown. Leave empty to keep the current value.",
+    )
+
+    class Meta:
+        model = Secret
+        fields = ["owner", "name", "description"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            self.fields["value"].required = True
+            self.fields["value"].help_text = "Stored encrypted and never shown again."
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        # On a change page the owner is read-only, hence not a form field, and Django skips a
+        # constraint naming an excluded field; check (owner, name) with the owner it already has.
+        if "owner" not in self.fields:
+            try:
+                self.instance.validate_constraints(exclude=self._get_validation_exclusions() - {"owner"})
+            except ValidationError as exc:
+                self._update_errors(exc)
+
+
+@admin.register(Secret)
+class SecretAdmin(admin.ModelAdmin):
+    form = SecretAdminForm
+    list_display = ["name", "owner", "updated_at"]
+    list_filter = [("owner", admin.RelatedOnlyFieldListFilter), "updated_at"]
+    search_fields = ["name", "description", "owner__username"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+    fields = ["owner", "name", "description", "value", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @method_decorator(sensitive_post_parameters("value"))
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Keeps the typed value out of Django's error reports should the save fail.
+        return super().changeform_view(request, *args, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Secret]:
+        # The ciphertext is never shown here. Deferred, it is also left out of the UPDATE when
+        # only the name or description changes, so a value set meanwhile through the API stays.
+        return super().get_queryset(request).defer("ciphertext")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Secret | None = None) -> list[str]:
+        # Giving a secret to another user would hand them its value; an operator re-creates it instead.
+        return [*self.readonly_fields, "owner"] if obj is not None else list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: Secret, form: SecretAdminForm, change: bool) -> None:
+        data = {"name": obj.name, "description": obj.description}
+        if form.cleaned_data.get("value"):
+            data["value"] = form.cleaned_data["value"]
+        # secret_update saves the very instance the admin holds (an insert when it is new), so the
+        # admin's log entry and redirect see it; it encrypts the value on the way.
+        services.secret_update(secret=obj, data=data)

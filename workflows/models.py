@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -97,3 +98,35 @@ class WorkflowVersion(models.Model):
         if not self._state.adding:
             raise ImmutableVersionError("A workflow version cannot be changed once written.")
         super().save(*args, **kwargs)
+
+
+# --- Secrets ------------------------------------------------------------------------------------
+
+# The name a node param reads as `{{ secrets.NAME }}`. A letter first, because the expression
+# language refuses names that start with "_".
+SECRET_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9_]{0,63}"
+SECRET_NAME_MESSAGE = "Use a letter first, then letters, digits or _, at most 64 characters."
+
+
+class Secret(models.Model):
+    """A value a user's workflows may read. Stored only encrypted (workflows.secrets); never shown again."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="secrets")
+    name = models.CharField(
+        max_length=64, validators=[RegexValidator(rf"\A{SECRET_NAME_PATTERN}\Z", message=SECRET_NAME_MESSAGE)]
+    )
+    # Not editable: forms and serializers never see it; only the services write it.
+    ciphertext = models.TextField(editable=False)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="secret_unique_owner_name"),
+            models.CheckConstraint(condition=Q(name__regex=rf"^{SECRET_NAME_PATTERN}$"), name="secret_name_format"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

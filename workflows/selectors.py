@@ -1,11 +1,14 @@
 """Reads of folders, tags, workflows and versions, always scoped to what the caller may see."""
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import CharField, Prefetch, QuerySet, Value
 
 from sharing.roles import Role
+from workflows import secrets
 from workflows.diff import diff_definitions
-from workflows.models import Folder, Tag, Workflow, WorkflowVersion
+from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
 
 
 def folders_of(*, user: AbstractBaseUser) -> QuerySet[Folder]:
@@ -62,3 +65,32 @@ def workflow_version_diff(*, workflow: Workflow, old_number: int, new_number: in
     if missing:
         raise WorkflowVersion.DoesNotExist(f"Version {missing[0]} does not exist.")
     return diff_definitions(definitions[old_number], definitions[new_number])
+
+
+# --- Secrets --------------------------------------------------------------------------------------
+
+
+def secrets_of(*, user: AbstractBaseUser) -> QuerySet[Secret]:
+    return Secret.objects.filter(owner=user)
+
+
+def secret_values(*, user: AbstractBaseUser | int, names: Iterable[str] | None = None) -> dict[str, str]:
+    """The decrypted values of `user`'s secrets (a user or a user id), by name; all of them, or only `names`.
+
+    One query. Names the user has no secret for are simply absent; nobody else's secrets are read.
+    """
+    rows = Secret.objects.filter(owner=user)
+    if names is not None:
+        names = list(names)
+        if not names:
+            return {}
+        rows = rows.filter(name__in=names)
+    values = {}
+    for name, token in rows.values_list("name", "ciphertext"):
+        try:
+            values[name] = secrets.decrypt(token)
+        except secrets.SecretDecryptionError as exc:
+            raise secrets.SecretDecryptionError(
+                f"The secret {name!r} cannot be decrypted with the configured keys."
+            ) from exc
+    return values

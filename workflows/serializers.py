@@ -2,7 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from workflows.models import Folder, Tag, Workflow, WorkflowVersion
+from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
 from workflows.selectors import folders_of, tags_of
 
 
@@ -171,3 +171,35 @@ class VersionDiffSerializer(serializers.Serializer):
     nodes = NodesDiffSerializer()
     edges = EdgesDiffSerializer()
     settings = FieldChangeSerializer(many=True)
+
+
+# --- Secrets --------------------------------------------------------------------------------------
+
+SECRET_VALUE_MAX_LENGTH = 65_536
+
+
+class SecretSerializer(serializers.ModelSerializer):
+    """A secret as the API shows it: never its value, which is only ever written."""
+
+    value = serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,  # a secret is used exactly as given, blanks included
+        max_length=SECRET_VALUE_MAX_LENGTH,
+        style={"input_type": "password"},
+        help_text="The secret itself. Stored encrypted and never returned; node params read it as "
+        "`{{ secrets.NAME }}`.",
+    )
+
+    class Meta:
+        model = Secret
+        fields = ["id", "name", "description", "value", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class SecretUpdateSerializer(SecretSerializer):
+    """On PUT and PATCH the value may be left out: the stored one is kept."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["value"].required = False
+        return fields

@@ -5,11 +5,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from structforge.errors import InvalidInput
+from workflows import secrets
 from workflows.definition import DefinitionLimits, validate_definition
-from workflows.models import Folder, Tag, Workflow, WorkflowVersion
+from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
 from workflows.selectors import folder_is_within
 
 WORKFLOW_EDITABLE_FIELDS = frozenset({"name", "description", "folder", "tags", "definition", "max_concurrency"})
@@ -226,3 +228,56 @@ def versions_prune(*, workflow: Workflow) -> int:
         WorkflowVersion.objects.filter(workflow=workflow, number__lt=oldest_kept).exclude(number__in=protected).delete()
     )
     return deleted
+
+
+# --- Secrets --------------------------------------------------------------------------------------
+
+SECRET_EDITABLE_FIELDS = frozenset({"name", "description", "value"})
+
+
+def _check_secret_name(name: str) -> None:
+    try:
+        Secret._meta.get_field("name").run_validators(name)
+    except ValidationError as exc:
+        raise InvalidInput({"name": exc.messages}) from exc
+
+
+def _check_secret_value(value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput.field("value", "Give the secret's value.")
+
+
+def _save_secret(secret: Secret) -> Secret:
+    try:
+        with transaction.atomic():
+            secret.save()
+    except IntegrityError as exc:
+        raise InvalidInput.field("name", f"You already have a secret named {secret.name!r}.") from exc
+    return secret
+
+
+def secret_create(*, owner: AbstractBaseUser, name: str, value: str, description: str = "") -> Secret:
+    """Store `value` encrypted under `name`; the value can be used from then on but never read back."""
+    _check_secret_name(name)
+    _check_secret_value(value)
+    return _save_secret(Secret(owner=owner, name=name, description=description, ciphertext=secrets.encrypt(value)))
+
+
+def secret_update(*, secret: Secret, data: Mapping[str, Any]) -> Secret:
+    """Apply `data` (any of SECRET_EDITABLE_FIELDS); a given `value` replaces the stored one, re-encrypted."""
+    unknown = set(data) - SECRET_EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput({field: ["This field cannot be changed."] for field in sorted(unknown)})
+    if "name" in data:
+        _check_secret_name(data["name"])
+        secret.name = data["name"]
+    if "description" in data:
+        secret.description = data["description"]
+    if "value" in data:
+        _check_secret_value(data["value"])
+        secret.ciphertext = secrets.encrypt(data["value"])
+    return _save_secret(secret)
+
+
+def secret_delete(*, secret: Secret) -> None:
+    secret.delete()

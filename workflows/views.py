@@ -1,3 +1,5 @@
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -8,10 +10,12 @@ from sharing.permissions import HasObjectRole
 from sharing.roles import Role
 from workflows import selectors, services
 from workflows.filters import FolderFilter, WorkflowFilter
-from workflows.models import Folder, Tag, Workflow
+from workflows.models import Folder, Secret, Tag, Workflow
 from workflows.serializers import (
     FolderDeleteQuerySerializer,
     FolderSerializer,
+    SecretSerializer,
+    SecretUpdateSerializer,
     TagSerializer,
     VersionDiffQuerySerializer,
     VersionDiffSerializer,
@@ -170,3 +174,34 @@ class WorkflowViewSet(
         numbers = query.validated_data
         diff = selectors.workflow_version_diff(workflow=workflow, old_number=numbers["from_"], new_number=numbers["to"])
         return Response(diff)
+
+
+# --- Secrets --------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    update=extend_schema(request=SecretUpdateSerializer, responses=SecretSerializer),
+    partial_update=extend_schema(request=SecretUpdateSerializer, responses=SecretSerializer),
+)
+# A form-encoded body lands in request.POST, which Django's error reports would otherwise show.
+@method_decorator(sensitive_post_parameters("value"), name="dispatch")
+class SecretViewSet(viewsets.ModelViewSet):
+    """The caller's secrets. A value is written on create (or to replace it) and never returned."""
+
+    queryset = Secret.objects.none()  # only tells the schema the model; get_queryset scopes to the caller
+    serializer_class = SecretSerializer
+
+    def get_queryset(self):
+        return selectors.secrets_of(user=self.request.user)
+
+    def get_serializer_class(self):
+        return SecretUpdateSerializer if self.action in ("update", "partial_update") else SecretSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = services.secret_create(owner=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.secret_update(secret=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.secret_delete(secret=instance)
