@@ -33,8 +33,9 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 from typing_extensions import NotRequired, TypedDict  # noqa: UP035 -- pydantic needs typing_extensions.TypedDict before 3.12
 
+from workflows.expressions import find_errors
 from workflows.nodes import NODE_TYPES
-from workflows.nodes.params import error_message
+from workflows.nodes.params import TEMPLATES, error_message
 from workflows.nodes.registry import NodeType
 
 TOP_LEVEL_KEYS = ("nodes", "edges", "settings")
@@ -294,6 +295,11 @@ def _check_nodes(nodes: list, found: _Found) -> _Nodes:
                 found.append((index, DefinitionProblem(f"nodes[{index}].id", message)))
     for name, indexes in indexes_by_type.items():
         known.branches.update(_check_params(NODE_TYPES[name], indexes, params_by_type[name], found))
+    # After the shape checks, so that a node's own problems come before its expressions' ones.
+    for index, node in enumerate(nodes):
+        params = node.get("params") if isinstance(node, dict) else None
+        if isinstance(params, dict) and params:
+            _check_expressions(index, params, found)
     return known
 
 
@@ -305,7 +311,7 @@ def _check_params(
     for start in range(0, len(indexes), _CHUNK):
         chunk = slice(start, start + _CHUNK)
         try:
-            valid = _PARAMS[node_type.name].validate_python(params_list[chunk])
+            valid = _PARAMS[node_type.name].validate_python(params_list[chunk], context=TEMPLATES)
         except ValidationError:
             # Something is wrong: go node by node to pin each problem and still know the branches
             # of the valid ones. Only a definition with mistakes pays for this.
@@ -322,13 +328,20 @@ def _check_params(
 
 def _node_params(node_type: NodeType, index: int, params: dict, found: _Found) -> BaseModel | None:
     try:
-        return node_type.params.model_validate(params)
+        return node_type.params.model_validate(params, context=TEMPLATES)
     except ValidationError as exc:
         prefix = f"nodes[{index}].params"
         for error in exc.errors():
             message = _message(error, node_type.params, node_type.name)
             found.append((index, DefinitionProblem(_location(prefix, error["loc"]), message)))
         return None
+
+
+def _check_expressions(index: int, params: dict, found: _Found) -> None:
+    """Report each template in `params` that does not parse; nothing is evaluated."""
+    for path, error in find_errors(params):
+        # `params` is an object, so each path starts with one of its keys.
+        found.append((index, DefinitionProblem(f"nodes[{index}].params.{path}", f"expression error: {error}")))
 
 
 def _unknown_type_message(type_name: str) -> str:

@@ -103,6 +103,23 @@ GOOD = {
             "input_schema": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
         },
     },
+    "whole expression holding an object literal": {
+        "nodes": [node("a", "set", params={"values": '{{ {"a": {"b": input.n}} }}'})],
+    },
+    "expressions everywhere in params": {
+        "nodes": [
+            node(
+                "a",
+                "http_request",
+                params={
+                    "method": "{{ input.method }}",
+                    "url": "{{ input.base }}/items/{{ input.id | string }}",
+                    "headers": {"Authorization": "Bearer {{ secrets.token }}"},
+                    "json": {"count": "{{ input.items | length }}", "list": ["{{ input.a }}", 2]},
+                },
+            )
+        ],
+    },
     "input schema naming its draft": {
         "nodes": [],
         "settings": {"input_schema": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}},
@@ -336,6 +353,40 @@ BAD = {
         "settings.input_schema.$schema",
         "unknown JSON Schema version 'https://example.com/mine'",
     ),
+    # expression syntax in params (checked without evaluating anything)
+    "expression with a misspelt filter": (
+        {"nodes": [node("a", "stop_error", params={"message": "{{ input.items | lenght }}"})]},
+        "nodes[0].params.message",
+        "expression error: unknown filter 'lenght' at position 17",
+    ),
+    "expression cut short": (
+        {"nodes": [node("a", "stop_error", params={"message": "Order {{ input.id + }}"})]},
+        "nodes[0].params.message",
+        "expression error: expected an expression at position 20",
+    ),
+    "expression never closed": (
+        {"nodes": [node("a", "stop_error", params={"message": "Order {{ input.id"})]},
+        "nodes[0].params.message",
+        "expression error: '{{' is not closed by '}}' at position 6",
+    ),
+    "expression deep in a JSON body": (
+        {
+            "nodes": [
+                node(
+                    "a",
+                    "http_request",
+                    params={"method": "POST", "url": "https://x.test", "json": {"items": [1, "{{ input._secret }}"]}},
+                )
+            ]
+        },
+        "nodes[0].params.json.items[1]",
+        "expression error: names starting with '_' are not allowed: '_secret' at position 9",
+    ),
+    "whole expression that does not parse, in a typed param": (
+        {"nodes": [node("a", "delay", params={"seconds": "{{ input.wait * }}"})]},
+        "nodes[0].params.seconds",
+        "expression error: expected an expression at position 16",
+    ),
     # size caps (LIMITS: 50 nodes, 100 edges, 100,000 bytes)
     "too many nodes": ({"nodes": many(51)}, "nodes", "too many nodes: 51; the limit is 50"),
     "too many edges": (
@@ -392,6 +443,23 @@ def test_a_node_with_several_problems_reports_each():
         "nodes[0].id",
         "nodes[0].retry.max_attempts",
         "nodes[0].params.seconds",
+    ]
+
+
+def test_every_bad_expression_is_reported_after_its_nodes_other_problems():
+    definition = {
+        "nodes": [
+            node("a", "set", params={"values": {"x": "{{ 1 + }}", "y": ["{{ ok }}", "{{ a | nope }}"]}}),
+            node("b", "delay", params={"seconds": -1, "extra": "{{ ( }}"}),
+        ]
+    }
+
+    assert found(definition) == [
+        ("nodes[0].params.values.x", "expression error: expected an expression at position 7"),
+        ("nodes[0].params.values.y[1]", "expression error: unknown filter 'nope' at position 7"),
+        ("nodes[1].params.seconds", "must be at least 0"),
+        ("nodes[1].params.extra", "unknown parameter 'extra' of delay; allowed: seconds"),
+        ("nodes[1].params.extra", "expression error: expected an expression at position 5"),
     ]
 
 

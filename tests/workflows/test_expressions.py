@@ -15,6 +15,7 @@ from workflows.expressions import (
     ExpressionError,
     evaluate,
     find_errors,
+    is_whole_template,
     render,
     render_string,
 )
@@ -427,6 +428,37 @@ def test_find_errors_reports_paths_of_nested_params_without_evaluating():
         ("items[1]", "unexpected ']'", 3),
         ("items[2].deep[0]", "names starting with '_' are not allowed: '__x'", 9),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("{{ x }}", True),
+        (" \n{{ x | length }}\t", True),
+        ('{{ {"a": {"b": 1}} }}', True),
+        ('{{ "}}" }}', True),
+        ("{{ a }}{{ b }}", False),
+        ("{{ a }} b", False),
+        ("x{{ a }}", False),
+        ('{{ "{{" }}', True),
+        ("plain", False),
+        ("", False),
+    ],
+)
+def test_is_whole_template(text, whole):
+    assert is_whole_template(text) is whole
+
+
+def test_a_whole_template_renders_to_its_value_with_its_type():
+    text = '{{ {"a": {"b": x}} }}'
+    assert is_whole_template(text)
+    assert render(text, {"x": [1]}) == {"a": {"b": [1]}}
+
+
+@pytest.mark.parametrize("text", ["{{ }}", "{{ a", "{{ 1 + }}"])
+def test_is_whole_template_raises_on_a_template_that_does_not_parse(text):
+    with pytest.raises(ExpressionError):
+        is_whole_template(text)
 
 
 def test_find_errors_on_a_valid_value_is_empty():

@@ -42,7 +42,7 @@ from workflows.expressions.limits import (
     MAX_STEPS,
     MAX_WORK,
 )
-from workflows.expressions.templates import evaluate, find_errors, render, render_string
+from workflows.expressions.templates import evaluate, find_errors, is_whole_template, render, render_string
 
 __all__ = [
     "FILTERS",
@@ -55,6 +55,7 @@ __all__ = [
     "ExpressionError",
     "evaluate",
     "find_errors",
+    "is_whole_template",
     "render",
     "render_string",
 ]

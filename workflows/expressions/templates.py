@@ -46,6 +46,14 @@ def render(value: object, scope: Mapping[str, object]) -> Value:
     return _render(value, Context(scope), 0)
 
 
+def is_whole_template(text: str) -> bool:
+    """True when `text` is exactly one `{{ … }}` expression, blanks around it aside, so that
+    render() gives the expression's value with its type kept. Parsed like render() parses it,
+    so `{{ {"a": {"b": 1}} }}` is one expression; raises ExpressionError when `text` does not parse.
+    """
+    return "{{" in text and _template(text).whole is not None
+
+
 def find_errors(value: object) -> list[tuple[str, ExpressionError]]:
     """(path, error) for each string in `value` whose templates do not parse; nothing is evaluated."""
     return _find_errors(value, 0)

@@ -1,6 +1,6 @@
 """The node types, by name: the "node service" a definition is validated against.
 
-Adding a type is adding its module (docstring, `Params`, `NODE_TYPE`) and one line to
+Adding a type is adding its module (docstring, `Params`, `run`, `NODE_TYPE`) and one line to
 `_TYPE_MODULES`.
 """
 

@@ -3,8 +3,11 @@
 A start or join point, or a placeholder while a workflow is being built.
 """
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
+from workflows.nodes.context import NodeContext
 from workflows.nodes.registry import NodeType
 
 
@@ -12,4 +15,9 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-NODE_TYPE = NodeType(name="noop", params=Params, description="Does nothing and passes its input on.")
+def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
+    ctx.log(f"passing on the output of {len(ctx.input)} parent(s)")
+    return ctx.input
+
+
+NODE_TYPE = NodeType(name="noop", params=Params, description="Does nothing and passes its input on.", run=run)

@@ -5,6 +5,13 @@ takes embedded expressions anywhere (`"{{ input.base_url }}/orders"`). A typed p
 written `Expr[T]`, takes a literal `T` or a string that is exactly one whole expression
 (`"{{ input.delay }}"`), whose value replaces it when the node runs. Only the shape is checked
 here; evaluating expressions is the engine's job.
+
+A `Params` model is validated twice. When a definition is saved, with `context=TEMPLATES`:
+templates are accepted where the rules above allow them. When the node runs, without a
+context: the engine has rendered every template, so each value must be a literal of its type;
+a string that merely looks like `{{ … }}` (it came from data) is a string like any other.
+Failing closed this way, a caller that forgets the context gets errors rather than unchecked
+values.
 """
 
 from __future__ import annotations
@@ -12,8 +19,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import AfterValidator, ValidationError, ValidationInfo, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import ErrorDetails, PydanticCustomError
+
+from workflows.expressions import ExpressionError, is_whole_template
+
+# The validation context of a definition being saved: parameters may still hold templates.
+TEMPLATES: dict[str, bool] = {"templates": True}
 
 # `{{`, then anything up to the first `}}`. An expression holds no `{{` or `}}` of its own.
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -21,10 +33,21 @@ _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _WHOLE_EXPRESSION = re.compile(r"\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*", re.DOTALL)
 
 
+def templates_allowed(info: ValidationInfo) -> bool:
+    """True while validating a definition being saved (`context=TEMPLATES`), not rendered params."""
+    return isinstance(info.context, dict) and info.context.get("templates") is True
+
+
 def is_whole_expression(value: str) -> bool:
     """True when `value` is one `{{ … }}` expression and nothing else (surrounding blanks aside)."""
-    match = _WHOLE_EXPRESSION.fullmatch(value)
-    return match is not None and bool(match.group(1).strip())
+    try:
+        # The parser knows where an expression ends: `{{ {"a": {"b": 1}} }}` is one expression.
+        return is_whole_template(value)
+    except ExpressionError:
+        # Its syntax error is reported on its own (definition.py); judging the shape by the braces
+        # alone keeps the field from also being blamed for not being an expression.
+        match = _WHOLE_EXPRESSION.fullmatch(value)
+        return match is not None and bool(match.group(1).strip())
 
 
 def has_expression(value: str) -> bool:
@@ -32,7 +55,9 @@ def has_expression(value: str) -> bool:
     return any(match.group(1).strip() for match in _EXPRESSION.finditer(value))
 
 
-def _literal_or_expression(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+def _literal_or_expression(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    if not templates_allowed(info):
+        return handler(value)
     if isinstance(value, str) and is_whole_expression(value):
         return value
     try:
@@ -82,6 +107,11 @@ _TYPE_WORDS = {
 }
 
 
+def _number(bound: Any) -> Any:
+    # A float field reports `ge=0` as 0.0; people wrote 0.
+    return int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+
+
 def error_message(error: ErrorDetails) -> str:
     """One pydantic error as a sentence for the person who wrote the definition."""
     kind, ctx, loc = error["type"], error.get("ctx", {}), error["loc"]
@@ -95,13 +125,13 @@ def error_message(error: ErrorDetails) -> str:
     if kind == "literal_error":
         return f"must be {ctx['expected']}"
     if kind == "greater_than":
-        return f"must be greater than {ctx['gt']}"
+        return f"must be greater than {_number(ctx['gt'])}"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}"
+        return f"must be at least {_number(ctx['ge'])}"
     if kind == "less_than":
-        return f"must be less than {ctx['lt']}"
+        return f"must be less than {_number(ctx['lt'])}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx['le']}"
+        return f"must be at most {_number(ctx['le'])}"
     if kind == "string_too_short":
         return "must not be empty" if ctx["min_length"] == 1 else f"must be at least {ctx['min_length']} characters"
     if kind == "string_too_long":

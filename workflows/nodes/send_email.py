@@ -1,23 +1,36 @@
 """send_email: sends one email through Django's email backend. Output: `{"sent": n}`.
 
 `to` is one address or a list of them; an address may be "Name <user@example.com>" or a
-template. `subject` and `body` are templates.
+template. `subject` and `body` are templates. The sender is DEFAULT_FROM_EMAIL; `n` is the
+number of recipients.
 """
 
+import smtplib
 from email.utils import getaddresses
 from typing import Annotated, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import BadHeaderError, EmailMessage
 from django.core.validators import validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic_core import PydanticCustomError
 
-from workflows.nodes.params import SingleLine, has_expression
+from workflows.nodes.context import NodeContext, NodeError
+from workflows.nodes.params import SingleLine, has_expression, templates_allowed
 from workflows.nodes.registry import NodeType
 
 
-def _check_address(address: str) -> str:
-    if has_expression(address):
+def _check_address(address: str, info: ValidationInfo) -> str:
+    if templates_allowed(info) and has_expression(address):
         return address
     parsed = getaddresses([address])
     valid = len(parsed) == 1 and "\n" not in address and "\r" not in address
@@ -31,10 +44,10 @@ def _check_address(address: str) -> str:
     return address
 
 
-def _one_or_many(value: Any, handler: ValidatorFunctionWrapHandler) -> list[str]:
+def _one_or_many(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> list[str]:
     # A lone string is checked as one address so that its error points at `to`, not `to[0]`.
     if isinstance(value, str):
-        return [_check_address(value)]
+        return [_check_address(value, info)]
     return handler(value)
 
 
@@ -49,4 +62,23 @@ class Params(BaseModel):
     body: str
 
 
-NODE_TYPE = NodeType(name="send_email", params=Params, description="Sends an email and outputs how many were sent.")
+def run(params: Params, ctx: NodeContext) -> dict[str, int]:
+    message = EmailMessage(
+        subject=params.subject, body=params.body, from_email=settings.DEFAULT_FROM_EMAIL, to=params.to
+    )
+    try:
+        sent = message.send()
+    except (smtplib.SMTPException, OSError, BadHeaderError) as exc:  # OSError: refused, unreachable, TLS
+        raise NodeError(f"could not send the email: {exc}") from exc
+    recipients = len(params.to) if sent else 0
+    ctx.log(f"sent '{params.subject}' to {recipients} recipient(s)")
+    return {"sent": recipients}
+
+
+NODE_TYPE = NodeType(
+    name="send_email",
+    params=Params,
+    description="Sends an email and outputs how many were sent.",
+    run=run,
+    blocking=True,
+)

@@ -4,8 +4,11 @@
 that evaluates to an object.
 """
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from workflows.nodes.context import NodeContext
 from workflows.nodes.params import Expr
 from workflows.nodes.registry import NodeType
 
@@ -16,4 +19,12 @@ class Params(BaseModel):
     values: Expr[dict[str, JsonValue]]
 
 
-NODE_TYPE = NodeType(name="set", params=Params, description="Outputs an object built from values and expressions.")
+def run(params: Params, ctx: NodeContext) -> dict[str, Any]:
+    # The engine has already evaluated the expressions in `values`.
+    ctx.log(f"set {len(params.values)} value(s)")
+    return params.values
+
+
+NODE_TYPE = NodeType(
+    name="set", params=Params, description="Outputs an object built from values and expressions.", run=run
+)
