@@ -116,3 +116,15 @@ class NodeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_id} ({self.status})"
+
+
+class WorkflowWebhook(models.Model):
+    """The secret URL that triggers a workflow. Only a SHA-256 digest of its token is stored."""
+
+    workflow = models.OneToOneField("workflows.Workflow", on_delete=models.CASCADE, related_name="webhook")
+    token_digest = models.CharField(max_length=64, unique=True)
+    token_prefix = models.CharField(max_length=8, help_text="The first characters, to recognise the token.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Webhook of workflow {self.workflow_id} ({self.token_prefix}…)"

@@ -29,8 +29,22 @@ def _broker_status() -> str:
     return "ok"
 
 
+def _worker_count() -> int:
+    if not settings.REDIS_URL:
+        from executions.worker import in_process_workers
+
+        return in_process_workers()
+    from structforge.celery import app
+
+    try:
+        return len(app.control.ping(timeout=0.5) or [])
+    except Exception:  # the broker being down is reported under "broker"
+        return 0
+
+
 @require_GET
 def healthz(request):
-    report = {"database": _database_status(), "broker": _broker_status()}
+    report: dict[str, object] = {"database": _database_status(), "broker": _broker_status()}
     healthy = all(value == "ok" for value in report.values())
+    report["workers"] = _worker_count() if report["broker"] == "ok" else 0
     return JsonResponse(report, status=200 if healthy else 503)

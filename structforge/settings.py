@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 from structforge.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -151,8 +152,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = "normal"
+# A prefix lets several deployments (or test runs) share one Redis without taking each other's work.
+STRUCTFORGE_QUEUE_PREFIX = env_str("STRUCTFORGE_QUEUE_PREFIX", "")
+CELERY_TASK_QUEUES = (Queue(f"{STRUCTFORGE_QUEUE_PREFIX}high"), Queue(f"{STRUCTFORGE_QUEUE_PREFIX}normal"))
+CELERY_TASK_DEFAULT_QUEUE = f"{STRUCTFORGE_QUEUE_PREFIX}normal"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A message a worker took but did not acknowledge (the worker died) goes back to the queue after
+# this long. Runs that last longer are not harmed: a second delivery of a run whose worker still
+# heartbeats is dropped (executions/engine.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("STRUCTFORGE_BROKER_VISIBILITY_TIMEOUT_S", 3600),
+    "unacked_restore_interval": env_int("STRUCTFORGE_BROKER_RESTORE_INTERVAL_S", 10),
+    "unacked_restore_throttle": env_int("STRUCTFORGE_BROKER_RESTORE_THROTTLE", 10),
+}
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -181,6 +193,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "executions.models.ExecutionStatus",
+        "NodeRunStatusEnum": "executions.models.NodeRunStatus",
+    },
 }
 
 # django-guardian: object permissions only for real users.
@@ -197,6 +213,24 @@ STRUCTFORGE_SYNC_WAIT_S = env_float("STRUCTFORGE_SYNC_WAIT_S", 30.0)
 STRUCTFORGE_MAX_NODES = env_int("STRUCTFORGE_MAX_NODES", 10_000)
 STRUCTFORGE_MAX_EDGES = env_int("STRUCTFORGE_MAX_EDGES", 50_000)
 STRUCTFORGE_MAX_DEFINITION_BYTES = env_int("STRUCTFORGE_MAX_DEFINITION_BYTES", 5 * 1024 * 1024)
+STRUCTFORGE_SECRETS_KEYS = env_list("STRUCTFORGE_SECRETS_KEYS", [])
+STRUCTFORGE_STANDALONE_WORKERS = env_int("STRUCTFORGE_STANDALONE_WORKERS", 4)
+STRUCTFORGE_NODE_THREADS = env_int("STRUCTFORGE_NODE_THREADS", 8)
+STRUCTFORGE_HEARTBEAT_S = env_float("STRUCTFORGE_HEARTBEAT_S", 5.0)
+STRUCTFORGE_HEARTBEAT_STALE_S = env_float("STRUCTFORGE_HEARTBEAT_STALE_S", 30.0)
+STRUCTFORGE_PARK_THRESHOLD_S = env_float("STRUCTFORGE_PARK_THRESHOLD_S", 5.0)
+STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH = env_int("STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH", 5)
+STRUCTFORGE_NODE_LOG_LINES = env_int("STRUCTFORGE_NODE_LOG_LINES", 100)
+STRUCTFORGE_HTTP_MAX_RESPONSE_BYTES = env_int("STRUCTFORGE_HTTP_MAX_RESPONSE_BYTES", 10 * 1024 * 1024)
+STRUCTFORGE_EXECUTION_TIMEOUT_S = env_float("STRUCTFORGE_EXECUTION_TIMEOUT_S", 3600.0)
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "structforge@localhost")
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = STRUCTFORGE_MAX_DEFINITION_BYTES + 1024 * 1024
 
@@ -206,4 +240,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # httpx logs every request URL at INFO, query string included: where API keys tend to be.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

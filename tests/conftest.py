@@ -1,7 +1,11 @@
 import pytest
+import redis
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.http_server import TestServer
+from tests.workers import WorkerProcess
 
 
 @pytest.fixture
@@ -38,3 +42,37 @@ def bob_client(bob):
 def fast_password_hasher(settings):
     """Hash test passwords with MD5: PBKDF2's deliberate slowness costs most of an API test's time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real worker for the integration tests of the session."""
+    # Messages left in the test Redis database by an earlier session would name executions
+    # that no longer exist; they are harmless but slow the first tests down.
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    process = WorkerProcess(log_dir=tmp_path_factory.mktemp("workers")).wait_ready()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def start_worker(django_db_setup, tmp_path):
+    """Start extra workers inside one test; each is stopped (or already killed) at its end."""
+    started: list[WorkerProcess] = []
+
+    def start(**kwargs) -> WorkerProcess:
+        process = WorkerProcess(log_dir=tmp_path, **kwargs).wait_ready()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server the workflows of a test can call (loopback is allowed in test workers)."""
+    server = TestServer().start()
+    yield server
+    server.stop()

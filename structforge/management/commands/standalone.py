@@ -1,4 +1,5 @@
-"""Everything in one process on the embedded default: web (HTTP + WebSocket) over ASGI."""
+"""Everything in one process on the embedded default: web (HTTP + WebSocket) over ASGI, and a
+Celery worker on the in-memory broker, running the same engine code as production."""
 
 import os
 
@@ -14,5 +15,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
 
     def handle(self, *args, host: str, port: int, **options) -> None:
+        from django.conf import settings
+
+        from executions.worker import start_in_process_worker
+
+        if settings.REDIS_URL:
+            self.stdout.write("REDIS_URL is set: start `celery -A structforge worker` beside this process.")
+        else:
+            start_in_process_worker(concurrency=settings.STRUCTFORGE_STANDALONE_WORKERS)
         self.stdout.write(f"StructForge on http://{host}:{port}/  (API /api/v1/docs/, admin /admin/)")
         uvicorn.run("structforge.asgi:application", host=host, port=port, log_level="info", lifespan="off")

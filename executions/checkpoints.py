@@ -1,0 +1,162 @@
+"""Every state change of a running execution, written to PostgreSQL as it happens.
+
+Each write made on behalf of a worker is fenced by the execution's `attempt`: a worker that lost
+its run to another (its heartbeat stopped and the run was taken over) matches no row any more,
+so it can never overwrite the newer attempt's results.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
+
+
+@dataclass(frozen=True)
+class Claim:
+    execution_id: int
+    attempt: int
+
+
+class LostClaim(Exception):
+    """The run was taken over by another worker (or ended elsewhere): stop touching it."""
+
+
+def claim(execution_id: int) -> Claim | None:
+    """Take the execution for this worker, or None when it is not this worker's to run now.
+
+    A pending run whose time has come starts; a running one is taken over only when it is
+    parked and due, or its worker stopped heartbeating. Anything else (already finished, a
+    live worker on it, a second delivery) is left alone.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.STRUCTFORGE_HEARTBEAT_STALE_S)
+    startable = Q(status=ExecutionStatus.PENDING) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    resumable = Q(status=ExecutionStatus.RUNNING) & (
+        Q(wake_at__lte=now) | (Q(wake_at__isnull=True) & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)))
+    )
+    with transaction.atomic():
+        execution = (
+            Execution.objects.select_for_update(skip_locked=True)
+            .filter(Q(pk=execution_id) & (startable | resumable))
+            .only("id", "attempt", "status", "started_at")
+            .first()
+        )
+        if execution is None:
+            return None
+        attempt = execution.attempt + 1
+        Execution.objects.filter(pk=execution_id).update(
+            status=ExecutionStatus.RUNNING,
+            attempt=attempt,
+            heartbeat_at=now,
+            wake_at=None,
+            started_at=execution.started_at or now,
+        )
+    return Claim(execution_id=execution_id, attempt=attempt)
+
+
+def _fenced_execution(claim: Claim):
+    return Execution.objects.filter(pk=claim.execution_id, attempt=claim.attempt, status=ExecutionStatus.RUNNING)
+
+
+def _fenced_nodes(claim: Claim):
+    return NodeRun.objects.filter(
+        execution_id=claim.execution_id,
+        execution__attempt=claim.attempt,
+        execution__status=ExecutionStatus.RUNNING,
+    )
+
+
+def heartbeat(claim: Claim) -> tuple[bool, bool]:
+    """Prove this worker is alive. Returns (still ours, cancel requested)."""
+    with transaction.atomic():
+        updated = _fenced_execution(claim).update(heartbeat_at=timezone.now())
+        if not updated:
+            return False, False
+        cancel = Execution.objects.filter(pk=claim.execution_id).values_list("cancel_requested", flat=True).first()
+    return True, bool(cancel)
+
+
+def cancel_requested(claim: Claim) -> bool:
+    return bool(Execution.objects.filter(pk=claim.execution_id).values_list("cancel_requested", flat=True).first())
+
+
+@dataclass
+class NodeChange:
+    """One node run's new state. Fields left None are not written."""
+
+    node_id: str
+    status: str
+    attempt: int | None = None
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+    log: list[str] | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    resume_at: datetime | None = None
+    set_output: bool = False
+
+
+_NODE_FIELDS = ("attempt", "input", "output", "error", "log", "started_at", "finished_at", "resume_at")
+
+
+def write_nodes(claim: Claim, changes: list[NodeChange]) -> None:
+    """Write a batch of node changes in one statement; raise LostClaim if the run is no longer ours."""
+    if not changes:
+        return
+    updates: dict[str, Any] = {
+        "status": Case(*(When(node_id=c.node_id, then=Value(c.status)) for c in changes), default=F("status"))
+    }
+    for field in _NODE_FIELDS:
+        whens = [
+            When(node_id=c.node_id, then=Value(getattr(c, field), output_field=NodeRun._meta.get_field(field)))
+            for c in changes
+            if getattr(c, field) is not None or (field == "output" and c.set_output)
+        ]
+        if whens:
+            updates[field] = Case(*whens, default=F(field), output_field=NodeRun._meta.get_field(field))
+    updated = _fenced_nodes(claim).filter(node_id__in=[c.node_id for c in changes]).update(**updates)
+    if updated != len(changes):
+        raise LostClaim(claim)
+
+
+def finish(
+    claim: Claim,
+    *,
+    status: str,
+    output: Any = None,
+    error: str = "",
+    error_node: str = "",
+    node_changes: Sequence[NodeChange] = (),
+) -> None:
+    """The execution's final state, with the last node changes, in one transaction.
+
+    Nodes still pending or running when a run fails or is cancelled end `cancelled`.
+    """
+    with transaction.atomic():
+        write_nodes(claim, list(node_changes))
+        if status != ExecutionStatus.SUCCESS:
+            _fenced_nodes(claim).filter(status__in=[NodeRunStatus.PENDING, NodeRunStatus.RUNNING]).update(
+                status=NodeRunStatus.CANCELLED, finished_at=timezone.now()
+            )
+        updated = _fenced_execution(claim).update(
+            status=status, output=output, error=error, error_node=error_node, finished_at=timezone.now()
+        )
+        if not updated:
+            raise LostClaim(claim)
+
+
+def park(claim: Claim, *, wake_at: datetime, node_changes: list[NodeChange]) -> None:
+    """Free the worker: the run stays running, with no heartbeat, until `wake_at`."""
+    with transaction.atomic():
+        write_nodes(claim, node_changes)
+        updated = _fenced_execution(claim).update(wake_at=wake_at, heartbeat_at=None)
+        if not updated:
+            raise LostClaim(claim)

@@ -1,0 +1,63 @@
+"""Telling a waiting caller that an execution ended, across processes.
+
+A synchronous run waits here for its execution to end. With Redis, the worker pushes to a
+short-lived list the waiter blocks on (BLPOP), so the push may even come before the wait.
+Without Redis (standalone), worker and web share one process and an in-memory registry.
+"""
+
+import asyncio
+import threading
+import time
+
+from django.conf import settings
+
+FINISHED_KEY_TTL_S = 120
+_IN_PROCESS_POLL_S = 0.01
+
+_finished_in_process: dict[int, float] = {}
+_finished_lock = threading.Lock()
+
+
+def _key(execution_id: int) -> str:
+    return f"structforge:execution:{execution_id}:finished"
+
+
+def _redis_client():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def notify_finished(execution_id: int) -> None:
+    """Wake whoever waits for this execution. Call after the final state is committed."""
+    if settings.REDIS_URL:
+        client = _redis_client()
+        with client.pipeline() as pipe:
+            pipe.rpush(_key(execution_id), 1)
+            pipe.expire(_key(execution_id), FINISHED_KEY_TTL_S)
+            pipe.execute()
+        return
+    now = time.monotonic()
+    with _finished_lock:
+        _finished_in_process[execution_id] = now
+        for stale in [key for key, at in _finished_in_process.items() if now - at > FINISHED_KEY_TTL_S]:
+            del _finished_in_process[stale]
+
+
+async def wait_finished(execution_id: int, timeout_s: float) -> bool:
+    """True once the execution ended, False when `timeout_s` passed first."""
+    if settings.REDIS_URL:
+        import redis.asyncio
+
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        try:
+            return await client.blpop([_key(execution_id)], timeout=timeout_s) is not None
+        finally:
+            await client.aclose()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with _finished_lock:
+            if execution_id in _finished_in_process:
+                return True
+        await asyncio.sleep(_IN_PROCESS_POLL_S)
+    return False

@@ -1,0 +1,218 @@
+"""Starting, cancelling and retrying executions, and the webhook that triggers them."""
+
+import secrets
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+from jsonschema.validators import validator_for
+
+from executions import dispatch, live
+from executions.models import (
+    Execution,
+    ExecutionStatus,
+    NodeRun,
+    NodeRunStatus,
+    Priority,
+    Trigger,
+    WorkflowWebhook,
+)
+from executions.selectors import webhook_digest
+from sharing.roles import Role, role_at_least
+from structforge.errors import InvalidInput
+from workflows.models import Workflow, WorkflowVersion
+from workflows.nodes.context import NodeError
+from workflows.selectors import workflows_visible_to
+
+HIGH_PRIORITY_TRIGGERS = frozenset({Trigger.MANUAL, Trigger.API})
+# Manual runs follow the newest version (what the editor shows); every unattended trigger runs
+# the released one, so a half-finished edit never reaches production traffic.
+LATEST_VERSION_TRIGGERS = frozenset({Trigger.MANUAL})
+
+
+def _version_to_run(workflow: Workflow, trigger: str) -> tuple[int, dict]:
+    if trigger in LATEST_VERSION_TRIGGERS or workflow.published_version is None:
+        return workflow.version, workflow.definition
+    definition = (
+        WorkflowVersion.objects.filter(workflow=workflow, number=workflow.published_version)
+        .values_list("definition", flat=True)
+        .get()
+    )
+    return workflow.published_version, definition
+
+
+def _check_input(definition: dict, run_input: Any) -> None:
+    schema = (definition.get("settings") or {}).get("input_schema")
+    if not schema:
+        return
+    validator_class = validator_for(schema, default=Draft202012Validator)
+    problems = [
+        {
+            "location": "input" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path),
+            "message": error.message,
+        }
+        for error in sorted(validator_class(schema).iter_errors(run_input), key=lambda e: list(map(str, e.path)))
+    ]
+    if problems:
+        raise InvalidInput({"input": problems})
+
+
+def _create(
+    *,
+    workflow: Workflow,
+    trigger: str,
+    triggered_by: AbstractBaseUser | None,
+    run_input: Any,
+    delay_s: float = 0,
+    parent: Execution | None = None,
+    retry_of: Execution | None = None,
+) -> Execution:
+    if retry_of is not None:
+        version, definition = retry_of.workflow_version, retry_of.definition
+    else:
+        version, definition = _version_to_run(workflow, trigger)
+        _check_input(definition, run_input)
+    execution = Execution.objects.create(
+        workflow=workflow,
+        owner_id=workflow.owner_id,
+        triggered_by=triggered_by,
+        workflow_version=version,
+        definition=definition,
+        trigger=trigger,
+        priority=Priority.HIGH if trigger in HIGH_PRIORITY_TRIGGERS else Priority.NORMAL,
+        input=run_input,
+        not_before=timezone.now() + timedelta(seconds=delay_s) if delay_s else None,
+        parent=parent,
+        depth=parent.depth + 1 if parent else 0,
+        retry_of=retry_of,
+    )
+    reused = {}
+    if retry_of is not None:
+        reused = {
+            run.node_id: run
+            for run in retry_of.node_runs.filter(status=NodeRunStatus.SUCCESS).only(
+                "node_id", "input", "output", "attempt", "log", "started_at", "finished_at"
+            )
+        }
+    NodeRun.objects.bulk_create(
+        [
+            _node_run(execution, position, node, reused.get(node["id"]))
+            for position, node in enumerate(definition["nodes"])
+        ],
+        batch_size=1000,
+    )
+    return execution
+
+
+def _node_run(execution: Execution, position: int, node: dict, reused: NodeRun | None) -> NodeRun:
+    run = NodeRun(execution=execution, node_id=node["id"], node_type=node["type"], position=position)
+    if reused is not None:
+        # A retry keeps what already succeeded: the engine treats these nodes as done.
+        for name in ("input", "output", "attempt", "log", "started_at", "finished_at"):
+            setattr(run, name, getattr(reused, name))
+        run.status = NodeRunStatus.SUCCESS
+    return run
+
+
+def _enqueue_on_commit(execution: Execution) -> None:
+    transaction.on_commit(
+        partial(dispatch.enqueue, execution.pk, priority=execution.priority, eta=execution.not_before)
+    )
+
+
+@transaction.atomic
+def execution_start(
+    *,
+    workflow: Workflow,
+    trigger: str,
+    triggered_by: AbstractBaseUser | None,
+    input: Any = None,
+    delay_s: float = 0,
+) -> Execution:
+    """Create a pending execution of the version this trigger runs, and queue it once committed."""
+    execution = _create(
+        workflow=workflow,
+        trigger=trigger,
+        triggered_by=triggered_by,
+        run_input={} if input is None else input,
+        delay_s=delay_s,
+    )
+    _enqueue_on_commit(execution)
+    return execution
+
+
+def subworkflow_start(*, parent: Execution, workflow_id: int, input: Any) -> Execution:
+    """A child execution the parent's worker runs inline (it is not queued)."""
+    if parent.depth + 1 > settings.STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH:
+        raise NodeError(f"Sub-workflows nest deeper than {settings.STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH} levels.")
+    caller = parent.triggered_by or parent.owner
+    workflow = workflows_visible_to(user=caller).filter(pk=workflow_id).first()
+    if workflow is None or not role_at_least(workflow.role, Role.EXECUTOR):
+        raise NodeError(f"Workflow {workflow_id} does not exist or may not be run by {caller}.")
+    try:
+        with transaction.atomic():
+            return _create(
+                workflow=workflow, trigger=Trigger.SUBWORKFLOW, triggered_by=caller, run_input=input, parent=parent
+            )
+    except InvalidInput as exc:
+        raise NodeError(f"The sub-workflow refused its input: {exc.errors['input']}") from exc
+
+
+def execution_cancel(*, execution: Execution) -> Execution:
+    """A pending run ends at once; a running one stops at its next node boundary."""
+    now = timezone.now()
+    with transaction.atomic():
+        cancelled_now = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.PENDING).update(
+            status=ExecutionStatus.CANCELLED, cancel_requested=True, error="Cancelled on request.", finished_at=now
+        )
+        if cancelled_now:
+            execution.node_runs.filter(status=NodeRunStatus.PENDING).update(
+                status=NodeRunStatus.CANCELLED, finished_at=now
+            )
+        else:
+            flagged = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
+                cancel_requested=True
+            )
+            if not flagged:
+                raise InvalidInput.field("status", f"The execution has already ended ({execution.status}).")
+            # Sub-workflows run inside their parent's node: they stop with it.
+            Execution.objects.filter(parent=execution, status=ExecutionStatus.RUNNING).update(cancel_requested=True)
+    if cancelled_now:
+        transaction.on_commit(partial(live.notify_finished, execution.pk))
+    execution.refresh_from_db()
+    return execution
+
+
+@transaction.atomic
+def execution_retry(*, execution: Execution, user: AbstractBaseUser) -> Execution:
+    """A new execution of the same version and input that reuses the nodes that succeeded."""
+    if execution.status not in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
+        raise InvalidInput.field("status", "Only a failed or cancelled execution can be retried.")
+    retry = _create(
+        workflow=execution.workflow,
+        trigger=execution.trigger if execution.trigger != Trigger.SUBWORKFLOW else Trigger.MANUAL,
+        triggered_by=user,
+        run_input=execution.input,
+        retry_of=execution,
+    )
+    _enqueue_on_commit(retry)
+    return retry
+
+
+@transaction.atomic
+def webhook_rotate(*, workflow: Workflow) -> str:
+    """A new webhook token for the workflow (the old one stops working); returned this once."""
+    token = secrets.token_urlsafe(32)
+    WorkflowWebhook.objects.update_or_create(
+        workflow=workflow, defaults={"token_digest": webhook_digest(token), "token_prefix": token[:6]}
+    )
+    return token
+
+
+def webhook_delete(*, workflow: Workflow) -> None:
+    WorkflowWebhook.objects.filter(workflow=workflow).delete()

@@ -1,0 +1,179 @@
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from executions import live, selectors, services
+from executions.models import Execution, ExecutionStatus, Trigger
+from executions.serializers import (
+    ExecutionListSerializer,
+    ExecutionSerializer,
+    RunAcceptedSerializer,
+    RunInputSerializer,
+    WebhookAcceptedSerializer,
+    WebhookSerializer,
+    run_accepted,
+)
+from sharing.permissions import HasObjectRole
+from sharing.roles import Role
+from workflows.selectors import workflows_visible_to
+
+
+class WorkflowScopedView(APIView):
+    """A view about one workflow the caller can see, needing `required_roles[action]` on it."""
+
+    permission_classes = [IsAuthenticated, HasObjectRole]
+
+    def get_workflow(self, pk: int):
+        workflow = get_object_or_404(workflows_visible_to(user=self.request.user), pk=pk)
+        self.check_object_permissions(self.request, workflow)
+        return workflow
+
+
+class WorkflowRunView(WorkflowScopedView):
+    action = "run"
+    required_roles = {"run": Role.EXECUTOR}
+
+    @extend_schema(request=RunInputSerializer, responses={200: ExecutionSerializer, 202: RunAcceptedSerializer})
+    def post(self, request, pk: int):
+        workflow = self.get_workflow(pk)
+        data = RunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        # The dashboard signs in with a session; everything else is a client of the REST API.
+        trigger = Trigger.MANUAL if isinstance(request.successful_authenticator, SessionAuthentication) else Trigger.API
+        execution = services.execution_start(
+            workflow=workflow,
+            trigger=trigger,
+            triggered_by=request.user,
+            input=data.validated_data["input"],
+            delay_s=data.validated_data["delay_s"],
+        )
+        response = Response(RunAcceptedSerializer(run_accepted(execution)).data, status=status.HTTP_202_ACCEPTED)
+        if data.validated_data["mode"] == "sync":
+            response.wait_for_execution = execution.pk
+        return response
+
+
+def _finished_execution(request, execution_id: int) -> JsonResponse | None:
+    execution = Execution.objects.filter(pk=execution_id).prefetch_related("node_runs").first()
+    if execution is None or not execution.is_finished:
+        return None
+    return JsonResponse(ExecutionSerializer(execution).data, status=200)
+
+
+@csrf_exempt  # CSRF is enforced by DRF's SessionAuthentication inside WorkflowRunView
+async def workflow_run(request, pk: int):
+    """`POST workflows/{id}/run/`. Async so that a synchronous run waits without holding a thread."""
+    response = await sync_to_async(WorkflowRunView.as_view())(request, pk=pk)
+    execution_id = getattr(response, "wait_for_execution", None)
+    if execution_id is None:
+        return response
+    if await live.wait_finished(execution_id, settings.STRUCTFORGE_SYNC_WAIT_S):
+        finished = await sync_to_async(_finished_execution)(request, execution_id)
+        if finished is not None:
+            return finished
+    return response
+
+
+class WorkflowWebhookView(WorkflowScopedView):
+    action = "webhook"
+    required_roles = {"webhook": Role.EDITOR}
+
+    @extend_schema(responses=WebhookSerializer)
+    def get(self, request, pk: int):
+        workflow = self.get_workflow(pk)
+        webhook = selectors.webhook_of(workflow=workflow)
+        body = {
+            "enabled": webhook is not None,
+            "token_prefix": webhook.token_prefix if webhook else None,
+            "created_at": webhook.created_at if webhook else None,
+            "url": None,
+        }
+        return Response(WebhookSerializer(body).data)
+
+    @extend_schema(request=None, responses={201: WebhookSerializer})
+    def post(self, request, pk: int):
+        """Create or rotate the token: the old URL stops working and the new one is shown once."""
+        workflow = self.get_workflow(pk)
+        token = services.webhook_rotate(workflow=workflow)
+        webhook = selectors.webhook_of(workflow=workflow)
+        body = {
+            "enabled": True,
+            "token_prefix": webhook.token_prefix,
+            "created_at": webhook.created_at,
+            "url": request.build_absolute_uri(f"/api/v1/hooks/{token}/"),
+        }
+        return Response(WebhookSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, pk: int):
+        services.webhook_delete(workflow=self.get_workflow(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class HookView(APIView):
+    """`POST hooks/{token}/`: the JSON body becomes the run's input; a bad token is 404."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=dict, responses={202: WebhookAcceptedSerializer})
+    def post(self, request, token: str):
+        workflow = selectors.webhook_workflow(token=token)
+        if workflow is None:
+            raise NotFound()
+        body = request.data
+        run_input = body if isinstance(body, dict) else {"body": body}
+        execution = services.execution_start(
+            workflow=workflow, trigger=Trigger.WEBHOOK, triggered_by=None, input=dict(run_input)
+        )
+        return Response({"id": execution.pk, "status": execution.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class ExecutionFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=ExecutionStatus.choices)
+    trigger = filters.MultipleChoiceFilter(choices=Trigger.choices)
+
+    class Meta:
+        model = Execution
+        fields = ["workflow", "status", "trigger"]
+
+
+class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Executions of the workflows the caller can see."""
+
+    queryset = Execution.objects.none()
+    permission_classes = [IsAuthenticated, HasObjectRole]
+    filterset_class = ExecutionFilter
+    required_roles = {"cancel": Role.EXECUTOR, "retry": Role.EXECUTOR}
+
+    def get_queryset(self):
+        visible = selectors.executions_visible_to(user=self.request.user)
+        if self.action == "list":
+            return visible.defer("definition")
+        return visible.prefetch_related("node_runs")
+
+    def get_serializer_class(self):
+        return ExecutionListSerializer if self.action == "list" else ExecutionSerializer
+
+    @extend_schema(request=None, responses=ExecutionSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def cancel(self, request, pk=None):
+        execution = services.execution_cancel(execution=self.get_object())
+        return Response(ExecutionSerializer(self.get_queryset().get(pk=execution.pk)).data)
+
+    @extend_schema(request=None, responses={202: RunAcceptedSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def retry(self, request, pk=None):
+        retry = services.execution_retry(execution=self.get_object(), user=request.user)
+        return Response(RunAcceptedSerializer(run_accepted(retry)).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,61 @@
+"""A worker SIGKILLed in the middle of a run: another worker finishes it from its checkpoints."""
+
+import time
+
+import pytest
+
+from executions.models import Execution, Trigger
+from executions.services import execution_start
+from tests.http_server import Reply
+from tests.workers import wait_for
+from workflows.services import workflow_create
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chaos]
+
+# Its own queues, so no other worker of the test session can take this run.
+CHAOS_QUEUES = {"STRUCTFORGE_QUEUE_PREFIX": "chaos-killed-"}
+
+
+def wait_until(condition, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_killed_workers_run_is_finished_by_another_without_rerunning_finished_nodes(
+    alice, settings, start_worker, server
+):
+    settings.STRUCTFORGE_QUEUE_PREFIX = CHAOS_QUEUES["STRUCTFORGE_QUEUE_PREFIX"]
+    server.routes["/first"] = Reply(200, {"step": 1})
+    server.routes["/last"] = Reply(200, {"step": 3})
+    workflow = workflow_create(
+        owner=alice,
+        name="Three steps",
+        definition={
+            "nodes": [
+                {"id": "first", "type": "http_request", "params": {"method": "GET", "url": f"{server.url}/first"}},
+                {"id": "wait", "type": "delay", "params": {"seconds": 3}},
+                {"id": "last", "type": "http_request", "params": {"method": "GET", "url": f"{server.url}/last"}},
+            ],
+            "edges": [{"source": "first", "target": "wait"}, {"source": "wait", "target": "last"}],
+        },
+    )
+    doomed = start_worker(extra_env=CHAOS_QUEUES, concurrency=1)
+    execution = execution_start(workflow=workflow, trigger=Trigger.API, triggered_by=alice)
+    runs = execution.node_runs
+    wait_until(lambda: runs.filter(node_id="first", status="success").exists())
+    wait_until(lambda: runs.filter(node_id="wait", status="running").exists())
+
+    doomed.kill()
+    start_worker(extra_env=CHAOS_QUEUES, concurrency=1)
+
+    execution = wait_for(execution, "success", timeout_s=60)
+    first, wait, last = (runs.get(node_id=node_id) for node_id in ("first", "wait", "last"))
+    assert execution.attempt == 2
+    assert (first.attempt, wait.attempt, last.attempt) == (1, 2, 1)
+    assert (server.hits("/first"), server.hits("/last")) == (1, 1)
+    assert execution.output == {"last": last.output}
+    assert Execution.objects.get(pk=execution.pk).status == "success"

@@ -1,0 +1,289 @@
+"""Runs end to end: the REST API, a real Celery worker process, PostgreSQL and Redis."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from executions.models import Execution, NodeRun
+from tests.http_server import Reply
+from tests.workers import wait_for
+from workflows import services as workflow_services
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+
+@pytest.fixture
+def client(alice):
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+def make_workflow(owner, nodes, edges=(), settings=None, name="Flow"):
+    definition = {"nodes": list(nodes), "edges": list(edges), "settings": settings or {}}
+    return workflow_services.workflow_create(owner=owner, name=name, definition=definition)
+
+
+def run(client, workflow, *, mode="async", status=202, **body):
+    response = client.post(f"/api/v1/workflows/{workflow.pk}/run/", {"mode": mode, **body}, format="json")
+    assert response.status_code == status, response.content
+    return response.json()
+
+
+def node_statuses(execution: Execution) -> dict[str, str]:
+    return dict(execution.node_runs.values_list("node_id", "status"))
+
+
+BRANCHING = [
+    {"id": "start", "type": "set", "params": {"values": {"n": "{{ input.n }}"}}},
+    {"id": "big", "type": "condition", "params": {"expression": "{{ nodes.start.output.n > 10 }}"}},
+    {"id": "yes", "type": "set", "params": {"values": {"verdict": "big {{ nodes.start.output.n }}"}}},
+    {"id": "no", "type": "set", "params": {"values": {"verdict": "small"}}},
+    {"id": "after_no", "type": "noop"},
+]
+BRANCHING_EDGES = [
+    {"source": "start", "target": "big"},
+    {"source": "big", "target": "yes", "branch": "true"},
+    {"source": "big", "target": "no", "branch": "false"},
+    {"source": "no", "target": "after_no"},
+]
+
+
+def test_a_sync_run_answers_with_the_finished_execution_and_skips_untaken_branches(worker, alice, client):
+    workflow = make_workflow(alice, BRANCHING, BRANCHING_EDGES)
+
+    body = run(client, workflow, mode="sync", status=200, input={"n": 42})
+
+    assert body["status"] == "success"
+    assert body["trigger"] == "api"
+    assert body["priority"] == "high"
+    assert body["output"] == {"yes": {"verdict": "big 42"}}
+    assert {node["node_id"]: node["status"] for node in body["nodes"]} == {
+        "start": "success",
+        "big": "success",
+        "yes": "success",
+        "no": "skipped",
+        "after_no": "skipped",
+    }
+    assert body["definition"] == workflow.definition
+
+
+def test_an_async_run_answers_202_at_once_and_finishes_on_the_worker(worker, alice, client):
+    workflow = make_workflow(alice, BRANCHING, BRANCHING_EDGES)
+
+    body = run(client, workflow, input={"n": 3})
+
+    assert body == {"id": body["id"], "status": "pending", "ws": f"/ws/executions/{body['id']}/"}
+    execution = wait_for(Execution.objects.get(pk=body["id"]), "success")
+    assert execution.output == {"after_no": {"no": {"verdict": "small"}}}
+    assert node_statuses(execution)["yes"] == "skipped"
+
+
+def test_a_failing_node_is_retried_with_backoff_until_it_succeeds(worker, alice, client, server):
+    server.routes["/flaky"] = [Reply(503, {"busy": True}), Reply(503, {"busy": True}), Reply(200, {"ok": 1})]
+    workflow = make_workflow(
+        alice,
+        [
+            {
+                "id": "call",
+                "type": "http_request",
+                "params": {"method": "GET", "url": f"{server.url}/flaky"},
+                "retry": {"max_attempts": 3, "backoff": "exponential", "delay_s": 0.2, "max_delay_s": 1},
+            }
+        ],
+    )
+
+    execution = wait_for(Execution.objects.get(pk=run(client, workflow)["id"]), "success", "failed")
+
+    call = execution.node_runs.get()
+    assert (execution.status, call.status, call.attempt) == ("success", "success", 3)
+    assert call.output["status"] == 200
+    assert call.output["body"] == {"ok": 1}
+    assert server.hits("/flaky") == 3
+    assert sum("retrying in" in line for line in call.log) == 2
+
+
+def test_a_node_that_outlasts_its_timeout_fails_with_a_clear_error(worker, alice, client, server):
+    server.routes["/slow"] = Reply(200, {"late": True}, delay_s=3)
+    workflow = make_workflow(
+        alice,
+        [
+            {
+                "id": "call",
+                "type": "http_request",
+                "params": {"method": "GET", "url": f"{server.url}/slow"},
+                "timeout_s": 0.5,
+            },
+            {"id": "never", "type": "noop"},
+        ],
+        [{"source": "call", "target": "never"}],
+    )
+
+    execution = wait_for(Execution.objects.get(pk=run(client, workflow)["id"]), "failed")
+
+    assert execution.error_node == "call"
+    assert "timed out after 0.5 s" in execution.error
+    assert node_statuses(execution) == {"call": "failed", "never": "cancelled"}
+
+
+def test_an_execution_that_outlasts_its_timeout_fails(worker, alice, client):
+    workflow = make_workflow(
+        alice,
+        [{"id": "wait", "type": "delay", "params": {"seconds": 4}}, {"id": "after", "type": "noop"}],
+        [{"source": "wait", "target": "after"}],
+        settings={"timeout_s": 1},
+    )
+
+    execution = wait_for(Execution.objects.get(pk=run(client, workflow)["id"]), "failed")
+
+    assert execution.error == "The execution timed out after 1 s."
+    assert node_statuses(execution) == {"wait": "cancelled", "after": "cancelled"}
+
+
+def test_cancelling_a_pending_run_ends_it_at_once(worker, alice, client):
+    workflow = make_workflow(alice, [{"id": "a", "type": "noop"}])
+    execution_id = run(client, workflow, delay_s=60)["id"]
+
+    response = client.post(f"/api/v1/executions/{execution_id}/cancel/")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert node_statuses(Execution.objects.get(pk=execution_id)) == {"a": "cancelled"}
+
+
+def test_cancelling_a_running_run_stops_it_before_the_next_node(worker, alice, client):
+    workflow = make_workflow(
+        alice,
+        [{"id": "wait", "type": "delay", "params": {"seconds": 3}}, {"id": "after", "type": "noop"}],
+        [{"source": "wait", "target": "after"}],
+    )
+    execution = Execution.objects.get(pk=run(client, workflow)["id"])
+    wait_for(execution, "running")
+
+    assert client.post(f"/api/v1/executions/{execution.pk}/cancel/").status_code == 200
+
+    wait_for(execution, "cancelled", timeout_s=10)
+    after = execution.node_runs.get(node_id="after")
+    assert (after.status, after.started_at) == ("cancelled", None)
+
+
+def test_cancelling_a_finished_run_is_refused(worker, alice, client):
+    workflow = make_workflow(alice, [{"id": "a", "type": "noop"}])
+    execution_id = run(client, workflow, mode="sync", status=200)["id"]
+
+    response = client.post(f"/api/v1/executions/{execution_id}/cancel/")
+
+    assert response.status_code == 400
+    assert response.json() == {"status": ["The execution has already ended (success)."]}
+
+
+def test_retrying_a_failed_run_reuses_what_succeeded_and_runs_the_rest(worker, alice, client, server):
+    server.routes["/once-broken"] = [Reply(500, {"oops": True}), Reply(200, {"fixed": True})]
+    workflow = make_workflow(
+        alice,
+        [
+            {"id": "prepare", "type": "set", "params": {"values": {"x": 1}}},
+            {"id": "call", "type": "http_request", "params": {"method": "GET", "url": f"{server.url}/once-broken"}},
+        ],
+        [{"source": "prepare", "target": "call"}],
+    )
+    failed = wait_for(Execution.objects.get(pk=run(client, workflow)["id"]), "failed")
+
+    response = client.post(f"/api/v1/executions/{failed.pk}/retry/")
+
+    assert response.status_code == 202
+    retry = wait_for(Execution.objects.get(pk=response.json()["id"]), "success")
+    assert retry.retry_of_id == failed.pk
+    reused = retry.node_runs.get(node_id="prepare")
+    original = failed.node_runs.get(node_id="prepare")
+    assert (reused.status, reused.started_at, reused.output) == ("success", original.started_at, {"x": 1})
+    assert retry.node_runs.get(node_id="call").output["body"] == {"fixed": True}
+    assert server.hits("/once-broken") == 2
+
+
+def test_a_subworkflow_runs_as_a_child_execution_and_returns_its_output(worker, alice, client):
+    child = make_workflow(
+        alice, [{"id": "double", "type": "set", "params": {"values": {"twice": "{{ input.n * 2 }}"}}}], name="Child"
+    )
+    parent = make_workflow(
+        alice,
+        [
+            {"id": "call", "type": "subworkflow", "params": {"workflow": child.pk, "input": {"n": "{{ input.n }}"}}},
+        ],
+        name="Parent",
+    )
+
+    body = run(client, parent, mode="sync", status=200, input={"n": 21})
+
+    assert body["status"] == "success"
+    assert body["output"] == {"call": {"double": {"twice": 42}}}
+    child_run = Execution.objects.get(workflow=child)
+    assert (child_run.trigger, child_run.parent_id, child_run.depth, child_run.status) == (
+        "subworkflow",
+        body["id"],
+        1,
+        "success",
+    )
+
+
+def test_a_webhook_starts_a_normal_priority_run_with_the_body_as_input(worker, alice, client, api_client):
+    workflow = make_workflow(alice, [{"id": "echo", "type": "set", "params": {"values": {"got": "{{ input.x }}"}}}])
+    url = client.post(f"/api/v1/workflows/{workflow.pk}/webhook/").json()["url"]
+    path = url.split("testserver")[1]
+
+    response = api_client.post(path, {"x": "hello"}, format="json")
+
+    assert response.status_code == 202
+    execution = wait_for(Execution.objects.get(pk=response.json()["id"]), "success")
+    assert (execution.trigger, execution.priority, execution.triggered_by) == ("webhook", "normal", None)
+    assert execution.output == {"echo": {"got": "hello"}}
+    assert api_client.post(path.replace(path.split("/")[-2], "not-the-token"), {}, format="json").status_code == 404
+
+
+def test_a_run_whose_input_breaks_the_input_schema_is_refused_naming_the_field(alice, client):
+    workflow = make_workflow(
+        alice,
+        [{"id": "a", "type": "noop"}],
+        settings={
+            "input_schema": {
+                "type": "object",
+                "properties": {"n": {"type": "integer"}},
+                "required": ["n"],
+            }
+        },
+    )
+
+    response = client.post(f"/api/v1/workflows/{workflow.pk}/run/", {"input": {"n": "x"}}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"input": [{"location": "input.n", "message": "'x' is not of type 'integer'"}]}
+    assert Execution.objects.count() == 0
+
+
+def test_secrets_reach_the_request_but_are_redacted_from_outputs_and_logs(worker, alice, client, server):
+    workflow_services.secret_create(owner=alice, name="API_KEY", value="sk-live-123456")
+    server.routes["/echo"] = lambda request: Reply(200, {"auth": request.headers.get("Authorization")})
+    workflow = make_workflow(
+        alice,
+        [
+            {
+                "id": "call",
+                "type": "http_request",
+                "params": {
+                    "method": "GET",
+                    "url": f"{server.url}/echo",
+                    "headers": {"Authorization": "Bearer {{ secrets.API_KEY }}"},
+                },
+            },
+            {"id": "show", "type": "set", "params": {"values": {"key": "{{ secrets.API_KEY }}"}}},
+        ],
+        [{"source": "call", "target": "show"}],
+    )
+
+    execution = wait_for(Execution.objects.get(pk=run(client, workflow)["id"]), "success")
+
+    assert server.requests[0].headers["Authorization"] == "Bearer sk-live-123456"
+    call = execution.node_runs.get(node_id="call")
+    assert call.output["body"] == {"auth": "Bearer [redacted]"}
+    assert execution.output == {"show": {"key": "[redacted]"}}
+    stored = str(list(NodeRun.objects.filter(execution=execution).values_list("output", "log", "error")))
+    assert "sk-live-123456" not in stored

@@ -1,0 +1,104 @@
+"""Real Celery worker processes for integration tests, on the test database and Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from executions.models import Execution
+
+ROOT = Path(__file__).resolve().parent.parent
+# Short enough that a killed worker's run is picked up within seconds in a test.
+FAST_RECOVERY_ENV = {
+    "STRUCTFORGE_HEARTBEAT_S": "0.5",
+    "STRUCTFORGE_HEARTBEAT_STALE_S": "3",
+    "STRUCTFORGE_BROKER_VISIBILITY_TIMEOUT_S": "4",
+    "STRUCTFORGE_BROKER_RESTORE_INTERVAL_S": "1",
+    "STRUCTFORGE_BROKER_RESTORE_THROTTLE": "1",
+    # The tests' HTTP servers listen on loopback.
+    "STRUCTFORGE_HTTP_ALLOWED_NETWORKS": "127.0.0.0/8",
+}
+
+
+def database_url() -> str:
+    params = connection.settings_dict
+    return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
+
+
+class WorkerProcess:
+    """`celery -A structforge worker` in a subprocess, started and killed only by the test that owns it."""
+
+    def __init__(self, *, log_dir: Path, concurrency: int = 2, extra_env: dict[str, str] | None = None) -> None:
+        self.name = f"test-{uuid.uuid4().hex[:8]}"
+        self.log_path = log_dir / f"{self.name}.log"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "PYTHONUNBUFFERED": "1",
+            **FAST_RECOVERY_ENV,
+            **(extra_env or {}),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "structforge",
+            "worker",
+            f"--hostname={self.name}@%h",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+        ]
+        self.log_file = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, timeout_s: float = 60) -> "WorkerProcess":
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if " ready." in self.log_path.read_text():
+                return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"worker {self.name} did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children: no chance to ack, requeue or clean up."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.log_file.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log_file.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+def wait_for(execution: Execution, *statuses: str, timeout_s: float = 30) -> Execution:
+    """Poll the database until the execution reaches one of `statuses`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        execution.refresh_from_db()
+        if execution.status in statuses:
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"execution {execution.pk} is {execution.status}, not {statuses} after {timeout_s} s")
