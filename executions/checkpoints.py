@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
@@ -41,23 +42,18 @@ def claim(execution_id: int) -> Claim | None:
     resumable = Q(status=ExecutionStatus.RUNNING) & (
         Q(wake_at__lte=now) | (Q(wake_at__isnull=True) & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)))
     )
-    with transaction.atomic():
-        execution = (
-            Execution.objects.select_for_update(skip_locked=True)
-            .filter(Q(pk=execution_id) & (startable | resumable))
-            .only("id", "attempt", "status", "started_at")
-            .first()
-        )
-        if execution is None:
-            return None
-        attempt = execution.attempt + 1
-        Execution.objects.filter(pk=execution_id).update(
-            status=ExecutionStatus.RUNNING,
-            attempt=attempt,
-            heartbeat_at=now,
-            wake_at=None,
-            started_at=execution.started_at or now,
-        )
+    # One compare-and-swap: of two workers racing for the same run, only one matches the row.
+    claimed = Execution.objects.filter(Q(pk=execution_id) & (startable | resumable)).update(
+        status=ExecutionStatus.RUNNING,
+        attempt=F("attempt") + 1,
+        heartbeat_at=now,
+        wake_at=None,
+        started_at=Coalesce("started_at", Value(now)),
+    )
+    if not claimed:
+        return None
+    # Safe to read back: the row now has a fresh heartbeat, so no other worker can claim it.
+    attempt = Execution.objects.filter(pk=execution_id).values_list("attempt", flat=True).get()
     return Claim(execution_id=execution_id, attempt=attempt)
 
 

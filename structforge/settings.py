@@ -161,6 +161,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # this long. Runs that last longer are not harmed: a second delivery of a run whose worker still
 # heartbeats is dropped (executions/engine.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Check the queues in the order declared, `high` before `normal`, on every fetch
+    # (kombu's default rotates them for fairness, which would make priority a coin toss).
+    "queue_order_strategy": "priority",
     "visibility_timeout": env_int("STRUCTFORGE_BROKER_VISIBILITY_TIMEOUT_S", 3600),
     "unacked_restore_interval": env_int("STRUCTFORGE_BROKER_RESTORE_INTERVAL_S", 10),
     "unacked_restore_throttle": env_int("STRUCTFORGE_BROKER_RESTORE_THROTTLE", 10),

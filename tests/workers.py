@@ -21,6 +21,8 @@ FAST_RECOVERY_ENV = {
     "STRUCTFORGE_BROKER_VISIBILITY_TIMEOUT_S": "4",
     "STRUCTFORGE_BROKER_RESTORE_INTERVAL_S": "1",
     "STRUCTFORGE_BROKER_RESTORE_THROTTLE": "1",
+    # Delays longer than this park the run, so parking is tested with short delays.
+    "STRUCTFORGE_PARK_THRESHOLD_S": "1",
     # The tests' HTTP servers listen on loopback.
     "STRUCTFORGE_HTTP_ALLOWED_NETWORKS": "127.0.0.0/8",
 }
@@ -102,3 +104,13 @@ def wait_for(execution: Execution, *statuses: str, timeout_s: float = 30) -> Exe
             return execution
         time.sleep(0.05)
     raise AssertionError(f"execution {execution.pk} is {execution.status}, not {statuses} after {timeout_s} s")
+
+
+def wait_until(condition, timeout_s: float = 30) -> None:
+    """Poll `condition()` until it is true."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout_s} s")

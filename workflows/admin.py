@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from workflows import services
 from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
+from workflows.selectors import folder_is_within
 
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 
@@ -43,8 +44,46 @@ def _count(items: list | None, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+class FolderAdminForm(forms.ModelForm):
+    """The rules `folder_update` enforces, as form errors: same owner as the parent, no cycles."""
+
+    class Meta:
+        model = Folder
+        fields = ["owner", "parent", "name"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        owner, parent = cleaned.get("owner"), cleaned.get("parent")
+        if parent is not None and owner is not None and parent.owner_id != owner.pk:
+            self.add_error("parent", "The parent folder belongs to another user.")
+        elif parent is not None and self.instance.pk and folder_is_within(folder=parent, ancestor=self.instance):
+            self.add_error("parent", "A folder cannot be moved into itself or one of its sub-folders.")
+        return cleaned
+
+
+class WorkflowAdminForm(forms.ModelForm):
+    """A workflow's folder and tags must be its owner's, as the API requires."""
+
+    class Meta:
+        model = Workflow
+        fields = ["name", "description", "owner", "folder", "tags", "max_concurrency"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        owner = cleaned.get("owner")
+        if owner is None:
+            return cleaned
+        folder = cleaned.get("folder")
+        if folder is not None and folder.owner_id != owner.pk:
+            self.add_error("folder", "The folder belongs to another user.")
+        if any(tag.owner_id != owner.pk for tag in cleaned.get("tags") or ()):
+            self.add_error("tags", "Every tag must belong to the workflow's owner.")
+        return cleaned
+
+
 @admin.register(Folder)
 class FolderAdmin(admin.ModelAdmin):
+    form = FolderAdminForm
     list_display = ["name", "owner", "parent", "workflow_count", "created_at"]
     list_filter = [("owner", admin.RelatedOnlyFieldListFilter), ("parent", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["name", "owner__username"]
@@ -130,6 +169,7 @@ class WorkflowVersionInline(admin.TabularInline):
 
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
+    form = WorkflowAdminForm
     list_display = ["name", "owner", "folder", "version", "published_version", "max_concurrency", "updated_at"]
     list_filter = [
         PublishedListFilter,
@@ -183,7 +223,8 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
         return super().get_queryset(request).defer("definition", "workflow__definition")
 
     # Versions are history (the model refuses updates too). Deleting one is for superusers
-    # only, to clean up by hand.
+    # only, to clean up by hand, and never version 1, the newest or the published one, which
+    # the workflow itself points at.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -191,6 +232,8 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: WorkflowVersion | None = None) -> bool:
+        if obj is not None and obj.number in (1, obj.workflow.version, obj.workflow.published_version):
+            return False
         return request.user.is_superuser
 
     @admin.display(description="changelog", ordering="changelog")

@@ -1,28 +1,17 @@
 """A worker SIGKILLed in the middle of a run: another worker finishes it from its checkpoints."""
 
-import time
-
 import pytest
 
 from executions.models import Execution, Trigger
 from executions.services import execution_start
 from tests.http_server import Reply
-from tests.workers import wait_for
+from tests.workers import wait_for, wait_until
 from workflows.services import workflow_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chaos]
 
 # Its own queues, so no other worker of the test session can take this run.
 CHAOS_QUEUES = {"STRUCTFORGE_QUEUE_PREFIX": "chaos-killed-"}
-
-
-def wait_until(condition, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_killed_workers_run_is_finished_by_another_without_rerunning_finished_nodes(

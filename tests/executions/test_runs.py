@@ -4,8 +4,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from executions.models import Execution, NodeRun
+from tests.factories import PASSWORD
 from tests.http_server import Reply
-from tests.workers import wait_for
+from tests.workers import wait_for, wait_until
 from workflows import services as workflow_services
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -287,3 +288,83 @@ def test_secrets_reach_the_request_but_are_redacted_from_outputs_and_logs(worker
     assert execution.output == {"show": {"key": "[redacted]"}}
     stored = str(list(NodeRun.objects.filter(execution=execution).values_list("output", "log", "error")))
     assert "sk-live-123456" not in stored
+
+
+def test_a_long_delay_parks_the_run_without_holding_a_worker_and_resumes_it(worker, alice, client):
+    workflow = make_workflow(
+        alice,
+        [{"id": "wait", "type": "delay", "params": {"seconds": 2}}, {"id": "after", "type": "noop"}],
+        [{"source": "wait", "target": "after"}],
+    )
+    execution = Execution.objects.get(pk=run(client, workflow)["id"])
+
+    wait_until(lambda: Execution.objects.filter(pk=execution.pk, wake_at__isnull=False).exists())
+    parked = Execution.objects.get(pk=execution.pk)
+    assert (parked.status, parked.heartbeat_at) == ("running", None)
+    assert parked.node_runs.get(node_id="wait").status == "running"
+
+    execution = wait_for(execution, "success", timeout_s=15)
+    wait = execution.node_runs.get(node_id="wait")
+    assert (wait.status, execution.wake_at, execution.attempt) == ("success", None, 2)
+    assert any("park" in line.lower() for line in wait.log)
+
+
+def test_manual_runs_take_the_newest_version_and_api_runs_the_published_one(worker, alice, client):
+    workflow = make_workflow(alice, [{"id": "v", "type": "set", "params": {"values": {"version": 1}}}])
+    workflow_services.workflow_publish(workflow=workflow, user=alice, number=1)
+    workflow_services.workflow_update(
+        workflow=workflow,
+        user=alice,
+        data={"definition": {"nodes": [{"id": "v", "type": "set", "params": {"values": {"version": 2}}}]}},
+    )
+    dashboard = APIClient()
+    dashboard.login(username="alice", password=PASSWORD)
+
+    api_run = run(client, workflow, mode="sync", status=200)
+    manual_run = dashboard.post(f"/api/v1/workflows/{workflow.pk}/run/", {"mode": "sync"}, format="json").json()
+
+    assert (api_run["trigger"], api_run["workflow_version"], api_run["output"]) == ("api", 1, {"v": {"version": 1}})
+    assert (manual_run["trigger"], manual_run["workflow_version"], manual_run["output"]) == (
+        "manual",
+        2,
+        {"v": {"version": 2}},
+    )
+
+
+def test_sub_workflows_nested_deeper_than_the_limit_fail(worker, alice, client):
+    recursive = make_workflow(alice, [{"id": "again", "type": "noop"}])
+    workflow_services.workflow_update(
+        workflow=recursive,
+        user=alice,
+        data={"definition": {"nodes": [{"id": "again", "type": "subworkflow", "params": {"workflow": recursive.pk}}]}},
+    )
+
+    body = run(client, recursive, mode="sync", status=200)
+
+    assert body["status"] == "failed"
+    assert "nest deeper than 5 levels" in body["error"]
+    assert Execution.objects.filter(workflow=recursive).count() == 6
+
+
+def test_a_sub_workflow_of_another_user_cannot_be_run(worker, alice, bob, client):
+    hidden = make_workflow(bob, [{"id": "a", "type": "noop"}], name="Bob's")
+    workflow = make_workflow(alice, [{"id": "call", "type": "subworkflow", "params": {"workflow": hidden.pk}}])
+
+    body = run(client, workflow, mode="sync", status=200)
+
+    assert body["status"] == "failed"
+    assert f"Workflow {hidden.pk} does not exist or may not be run by alice" in body["error"]
+    assert not Execution.objects.filter(workflow=hidden).exists()
+
+
+def test_an_outsider_cannot_run_see_cancel_or_retry_anothers_executions(worker, alice, client, bob_client):
+    workflow = make_workflow(alice, [{"id": "a", "type": "noop"}])
+    execution_id = run(client, workflow, mode="sync", status=200)["id"]
+
+    assert bob_client.post(f"/api/v1/workflows/{workflow.pk}/run/", {}, format="json").status_code == 404
+    assert bob_client.get(f"/api/v1/executions/{execution_id}/").status_code == 404
+    assert bob_client.post(f"/api/v1/executions/{execution_id}/cancel/").status_code == 404
+    assert bob_client.post(f"/api/v1/executions/{execution_id}/retry/").status_code == 404
+    assert bob_client.get(f"/api/v1/workflows/{workflow.pk}/webhook/").status_code == 404
+    assert bob_client.get("/api/v1/executions/").json()["count"] == 0
+    assert Execution.objects.count() == 1

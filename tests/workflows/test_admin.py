@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from tests.factories import FolderFactory, TagFactory, UserFactory, WorkflowFactory
+from tests.factories import FolderFactory, TagFactory, UserFactory, WorkflowFactory, simple_definition
+from workflows import services
 from workflows.models import Folder, Tag, Workflow, WorkflowVersion
 
 
@@ -187,8 +188,15 @@ def test_a_version_cannot_be_changed_in_the_admin(admin_client, cast):
     assert (version.number, version.changelog) == (1, "Created")
 
 
+def middle_version(workflow) -> WorkflowVersion:
+    """Version 2 of three: neither the first, the newest nor the published one."""
+    for nodes in (["a", "b"], ["a", "b", "c"]):
+        services.workflow_update(workflow=workflow, user=workflow.owner, data={"definition": simple_definition(*nodes)})
+    return workflow.versions.get(number=2)
+
+
 def test_only_a_superuser_may_delete_a_version(client, cast):
-    version = cast.nightly.versions.get()
+    version = middle_version(cast.nightly)
     staff = UserFactory(username="staff", is_staff=True)
     codenames = ["view_workflowversion", "delete_workflowversion"]
     staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="workflows", codename__in=codenames))
@@ -201,7 +209,7 @@ def test_only_a_superuser_may_delete_a_version(client, cast):
 
 
 def test_a_superuser_may_delete_a_version(admin_client, cast):
-    version = cast.nightly.versions.get()
+    version = middle_version(cast.nightly)
 
     response = admin_client.post(reverse("admin:workflows_workflowversion_delete", args=[version.pk]), {"post": "yes"})
 
@@ -236,3 +244,42 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client, django_assert_ma
 
     assert response.status_code == 200
     assert response.context["cl"].result_count == model.objects.count()
+
+
+def test_a_folder_cannot_be_given_another_users_parent_or_its_own_child(admin_client, cast):
+    bobs = FolderFactory(owner=cast.bob, name="Bob's")
+    data = {"owner": cast.alice.pk, "name": "Reports"}
+
+    other_owner = admin_client.post(change(cast.reports), {**data, "parent": bobs.pk})
+    cycle = admin_client.post(change(cast.reports), {**data, "parent": cast.daily.pk})
+
+    assert other_owner.context["adminform"].form.errors == {"parent": ["The parent folder belongs to another user."]}
+    assert cycle.context["adminform"].form.errors == {
+        "parent": ["A folder cannot be moved into itself or one of its sub-folders."]
+    }
+    cast.reports.refresh_from_db()
+    assert cast.reports.parent is None
+
+
+def test_a_workflow_cannot_be_given_another_users_folder_or_tags(admin_client, cast):
+    bobs_folder = FolderFactory(owner=cast.bob)
+    bobs_tag = TagFactory(owner=cast.bob)
+    data = {"name": "Nightly export", "owner": cast.alice.pk, "folder": bobs_folder.pk, "tags": [bobs_tag.pk]}
+
+    response = admin_client.post(change(cast.nightly), data)
+
+    assert response.context["adminform"].form.errors == {
+        "folder": ["The folder belongs to another user."],
+        "tags": ["Every tag must belong to the workflow's owner."],
+    }
+    cast.nightly.refresh_from_db()
+    assert cast.nightly.folder == cast.daily
+
+
+def test_version_1_the_newest_and_the_published_version_cannot_be_deleted(admin_client, cast):
+    version = cast.nightly.versions.get(number=1)
+
+    response = admin_client.post(reverse("admin:workflows_workflowversion_delete", args=[version.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert cast.nightly.versions.filter(number=1).exists()
