@@ -419,7 +419,7 @@ class Runner:
         checkpoints.finish(
             self.claim, status=status, output=output, error=error, error_node=error_node, node_changes=changes
         )
-        live.notify_finished(self.claim.execution_id)
+        live.announce_finished(self.claim.execution_id, status)
 
     def _end_finished(self) -> None:
         self._end(ExecutionStatus.SUCCESS, output=self.plan.execution_output(self.states))

@@ -11,6 +11,9 @@ import time
 
 from django.conf import settings
 
+from executions.models import Execution
+from executions.signals import execution_finished
+
 FINISHED_KEY_TTL_S = 120
 _IN_PROCESS_POLL_S = 0.01
 
@@ -61,3 +64,9 @@ async def wait_finished(execution_id: int, timeout_s: float) -> bool:
                 return True
         await asyncio.sleep(_IN_PROCESS_POLL_S)
     return False
+
+
+def announce_finished(execution_id: int, status: str) -> None:
+    """Wake a synchronous caller and tell other apps (scheduling, …) that the run ended."""
+    notify_finished(execution_id)
+    execution_finished.send(sender=Execution, execution_id=execution_id, status=status)

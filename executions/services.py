@@ -183,7 +183,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
             # Sub-workflows run inside their parent's node: they stop with it.
             Execution.objects.filter(parent=execution, status=ExecutionStatus.RUNNING).update(cancel_requested=True)
     if cancelled_now:
-        transaction.on_commit(partial(live.notify_finished, execution.pk))
+        transaction.on_commit(partial(live.announce_finished, execution.pk, ExecutionStatus.CANCELLED))
     execution.refresh_from_db()
     return execution
 
