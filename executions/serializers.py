@@ -89,3 +89,16 @@ class WebhookSerializer(serializers.Serializer):
 class WebhookAcceptedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
+
+
+class SharedWorkflowDefinitionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    version = serializers.IntegerField()
+    definition = serializers.JSONField()
+
+
+class SharedWorkflowSerializer(serializers.Serializer):
+    role = serializers.CharField(help_text="What the link allows: viewer or executor.")
+    workflow = SharedWorkflowDefinitionSerializer()

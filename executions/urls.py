@@ -1,15 +1,24 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from executions.views import ExecutionViewSet, HookView, WorkflowWebhookView, workflow_run
+from executions.views import (
+    ExecutionViewSet,
+    HookView,
+    SharedWorkflowRunView,
+    SharedWorkflowView,
+    WorkflowWebhookView,
+    workflow_run,
+)
 
 router = DefaultRouter()
 router.include_root_view = False
 router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = [
-    path("workflows/<int:pk>/run/", workflow_run, name="workflow-run"),
-    path("workflows/<int:pk>/webhook/", WorkflowWebhookView.as_view(), name="workflow-webhook"),
+    path("workflows/<int:workflow_pk>/run/", workflow_run, name="workflow-run"),
+    path("workflows/<int:workflow_pk>/webhook/", WorkflowWebhookView.as_view(), name="workflow-webhook"),
     path("hooks/<str:token>/", HookView.as_view(), name="hook"),
+    path("share-links/<str:token>/", SharedWorkflowView.as_view(), name="shared-workflow"),
+    path("share-links/<str:token>/run/", SharedWorkflowRunView.as_view(), name="shared-workflow-run"),
     *router.urls,
 ]

@@ -1,16 +1,16 @@
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from executions import live, selectors, services
@@ -20,33 +20,24 @@ from executions.serializers import (
     ExecutionSerializer,
     RunAcceptedSerializer,
     RunInputSerializer,
+    SharedWorkflowSerializer,
     WebhookAcceptedSerializer,
     WebhookSerializer,
     run_accepted,
 )
+from sharing import services as sharing_services
 from sharing.permissions import HasObjectRole
-from sharing.roles import Role
-from workflows.selectors import workflows_visible_to
+from sharing.roles import Role, role_at_least
+from sharing.selectors import link_digest
+from workflows.share_views import WorkflowFromUrl
 
 
-class WorkflowScopedView(APIView):
-    """A view about one workflow the caller can see, needing `required_roles[action]` on it."""
-
-    permission_classes = [IsAuthenticated, HasObjectRole]
-
-    def get_workflow(self, pk: int):
-        workflow = get_object_or_404(workflows_visible_to(user=self.request.user), pk=pk)
-        self.check_object_permissions(self.request, workflow)
-        return workflow
-
-
-class WorkflowRunView(WorkflowScopedView):
-    action = "run"
-    required_roles = {"run": Role.EXECUTOR}
+class WorkflowRunView(WorkflowFromUrl, APIView):
+    required_role = Role.EXECUTOR
 
     @extend_schema(request=RunInputSerializer, responses={200: ExecutionSerializer, 202: RunAcceptedSerializer})
-    def post(self, request, pk: int):
-        workflow = self.get_workflow(pk)
+    def post(self, request, workflow_pk: int):
+        workflow = self.get_workflow()
         data = RunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # The dashboard signs in with a session; everything else is a client of the REST API.
@@ -72,9 +63,9 @@ def _finished_execution(request, execution_id: int) -> JsonResponse | None:
 
 
 @csrf_exempt  # CSRF is enforced by DRF's SessionAuthentication inside WorkflowRunView
-async def workflow_run(request, pk: int):
+async def workflow_run(request, workflow_pk: int):
     """`POST workflows/{id}/run/`. Async so that a synchronous run waits without holding a thread."""
-    response = await sync_to_async(WorkflowRunView.as_view())(request, pk=pk)
+    response = await sync_to_async(WorkflowRunView.as_view())(request, workflow_pk=workflow_pk)
     execution_id = getattr(response, "wait_for_execution", None)
     if execution_id is None:
         return response
@@ -85,13 +76,12 @@ async def workflow_run(request, pk: int):
     return response
 
 
-class WorkflowWebhookView(WorkflowScopedView):
-    action = "webhook"
-    required_roles = {"webhook": Role.EDITOR}
+class WorkflowWebhookView(WorkflowFromUrl, APIView):
+    required_role = Role.EDITOR
 
     @extend_schema(responses=WebhookSerializer)
-    def get(self, request, pk: int):
-        workflow = self.get_workflow(pk)
+    def get(self, request, workflow_pk: int):
+        workflow = self.get_workflow()
         webhook = selectors.webhook_of(workflow=workflow)
         body = {
             "enabled": webhook is not None,
@@ -102,9 +92,9 @@ class WorkflowWebhookView(WorkflowScopedView):
         return Response(WebhookSerializer(body).data)
 
     @extend_schema(request=None, responses={201: WebhookSerializer})
-    def post(self, request, pk: int):
+    def post(self, request, workflow_pk: int):
         """Create or rotate the token: the old URL stops working and the new one is shown once."""
-        workflow = self.get_workflow(pk)
+        workflow = self.get_workflow()
         token = services.webhook_rotate(workflow=workflow)
         webhook = selectors.webhook_of(workflow=workflow)
         body = {
@@ -116,8 +106,8 @@ class WorkflowWebhookView(WorkflowScopedView):
         return Response(WebhookSerializer(body).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request, pk: int):
-        services.webhook_delete(workflow=self.get_workflow(pk))
+    def delete(self, request, workflow_pk: int):
+        services.webhook_delete(workflow=self.get_workflow())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -177,3 +167,59 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def retry(self, request, pk=None):
         retry = services.execution_retry(execution=self.get_object(), user=request.user)
         return Response(RunAcceptedSerializer(run_accepted(retry)).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ShareLinkRateThrottle(SimpleRateThrottle):
+    """Per link, whoever calls: a leaked link cannot be used to flood the owner's quota."""
+
+    scope = "share_link"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": link_digest(view.kwargs["token"])}
+
+
+class SharedWorkflowView(APIView):
+    """`GET share-links/{token}/`: the workflow, read-only, for whoever holds a valid link.
+
+    A wrong, expired, exhausted or revoked token all answer the same 404. Each use is counted
+    (towards `max_uses`) and audited.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ShareLinkRateThrottle]
+
+    @extend_schema(responses=SharedWorkflowSerializer)
+    def get(self, request, token: str):
+        link = sharing_services.share_link_use(token=token, action="view")
+        if link is None:
+            raise NotFound()
+        return Response(SharedWorkflowSerializer({"role": link.role, "workflow": link.workflow}).data)
+
+
+class SharedWorkflowRunView(APIView):
+    """`POST share-links/{token}/run/`: run the workflow through an executor link (202, asynchronous)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ShareLinkRateThrottle]
+
+    @extend_schema(request=RunInputSerializer, responses={202: WebhookAcceptedSerializer})
+    def post(self, request, token: str):
+        link = sharing_services.share_link_resolve(token=token)
+        if link is None:
+            raise NotFound()
+        if not role_at_least(link.role, Role.EXECUTOR):
+            raise PermissionDenied("This link lets you view the workflow, not run it.")
+        data = RunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if sharing_services.share_link_use(token=token, action="run") is None:
+            raise NotFound()  # used up by a concurrent request
+        execution = services.execution_start(
+            workflow=link.workflow,
+            trigger=Trigger.API,
+            triggered_by=None,
+            input=data.validated_data["input"],
+            delay_s=data.validated_data["delay_s"],
+        )
+        return Response({"id": execution.pk, "status": execution.status}, status=status.HTTP_202_ACCEPTED)

@@ -66,6 +66,12 @@ class Workflow(models.Model):
     class Meta:
         ordering = ["-updated_at", "-id"]
         indexes = [models.Index(fields=["owner", "-updated_at"], name="workflow_owner_updated")]
+        # Object permissions beside Django's view/change/delete; roles are sets of them (sharing.roles).
+        permissions = [
+            ("execute_workflow", "Can run the workflow"),
+            ("share_workflow", "Can share the workflow"),
+            ("publish_workflow", "Can publish a version of the workflow"),
+        ]
 
     def __str__(self) -> str:
         return self.name

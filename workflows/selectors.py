@@ -3,9 +3,10 @@
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import CharField, Prefetch, QuerySet, Value
+from django.db.models import Prefetch, QuerySet
 
-from sharing.roles import Role
+from sharing.roles import ROLE_RANK
+from sharing.selectors import workflow_role_expression, workflow_visibility_filter
 from workflows import secrets
 from workflows.diff import diff_definitions
 from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
@@ -36,17 +37,24 @@ def folder_is_within(*, folder: Folder, ancestor: Folder) -> bool:
     return folder.pk in folder_subtree_ids(folder=ancestor)
 
 
-def workflows_visible_to(*, user: AbstractBaseUser) -> QuerySet[Workflow]:
+def workflows_visible_to(*, user: AbstractBaseUser, role: str | None = None) -> QuerySet[Workflow]:
     """Every workflow the user may see, annotated with `role`, the user's role on it.
 
-    Until workflows can be shared, a user sees exactly the workflows they own.
+    A user sees what they own and what was shared with them, directly, through a group or
+    through a folder; with `role`, only workflows where their role is at least that.
+    Superusers get no more here than anyone: the admin is where staff see everything.
     """
-    return (
-        Workflow.objects.filter(owner=user)
-        .annotate(role=Value(Role.OWNER.value, output_field=CharField()))
+    if not user.is_authenticated:
+        return Workflow.objects.none()
+    visible = (
+        Workflow.objects.filter(workflow_visibility_filter(user))
+        .annotate(role=workflow_role_expression(user))
         .select_related("owner")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id")))
     )
+    if role is not None:
+        visible = visible.filter(role__in=[r for r in ROLE_RANK if ROLE_RANK[r] >= ROLE_RANK[role]])
+    return visible
 
 
 def workflow_versions(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:

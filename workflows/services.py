@@ -8,6 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from sharing.models import Grant
+from sharing.roles import Role
+from sharing.services import audit, workflow_permissions_sync, workflows_below
 from structforge.errors import InvalidInput
 from workflows import secrets
 from workflows.definition import DefinitionLimits, validate_definition
@@ -39,6 +42,7 @@ def folder_create(*, owner: AbstractBaseUser, name: str, parent: Folder | None =
 
 
 def folder_update(*, folder: Folder, data: Mapping[str, Any]) -> Folder:
+    moved = "parent" in data and data["parent"] != folder.parent
     if "parent" in data:
         parent = data["parent"]
         _check_folder_owner(owner=folder.owner, folder=parent, field="parent")
@@ -50,6 +54,9 @@ def folder_update(*, folder: Folder, data: Mapping[str, Any]) -> Folder:
     try:
         with transaction.atomic():
             folder.save()
+            if moved:
+                # Grants on the folders above now reach a different set of workflows.
+                workflow_permissions_sync(workflow_ids=workflows_below(folder=folder))
     except IntegrityError as exc:
         raise _folder_name_taken(folder.name) from exc
     return folder
@@ -74,8 +81,10 @@ def folder_delete(*, folder: Folder, move_content_to_parent: bool = False) -> No
                 "folder", f"The parent folder already has sub-folders named {', '.join(map(repr, clashes))}."
             )
         folder.children.update(parent=folder.parent)
+    moved = workflows_below(folder=folder)
     folder.workflows.update(folder=folder.parent)
     folder.delete()
+    workflow_permissions_sync(workflow_ids=moved)
 
 
 # --- Tags ---------------------------------------------------------------------------------------
@@ -148,6 +157,8 @@ def workflow_create(
     WorkflowVersion.objects.create(
         workflow=workflow, number=1, definition=workflow.definition, changelog=changelog or "Created", created_by=owner
     )
+    # The owner's rights, and whatever the folders above grant, present and future.
+    workflow_permissions_sync(workflow_ids=[workflow.pk])
     return workflow
 
 
@@ -180,10 +191,13 @@ def workflow_update(
     tags = list(data["tags"]) if "tags" in data else None
     _check_workflow_refs(owner=locked.owner, folder=data.get("folder"), tags=tags or ())
 
+    moved = "folder" in data and data["folder"] != locked.folder
     for field in ("name", "description", "folder", "max_concurrency"):
         if field in data:
             setattr(locked, field, data[field])
     locked.save()
+    if moved:
+        workflow_permissions_sync(workflow_ids=[locked.pk])
     if tags is not None:
         locked.tags.set(tags)
     if "definition" in data and data["definition"] != locked.definition:
@@ -198,9 +212,11 @@ def workflow_rollback(*, workflow: Workflow, user: AbstractBaseUser, number: int
     """A new version holding version `number`'s definition; history is never rewritten."""
     locked = _locked(workflow)
     source = WorkflowVersion.objects.get(workflow=locked, number=number)
-    return _append_version(
+    version = _append_version(
         workflow=locked, user=user, definition=source.definition, changelog=f"Rollback to version {number}"
     )
+    audit(workflow=locked, actor=user, action="rollback", to_version=number, new_version=version.number)
+    return version
 
 
 @transaction.atomic
@@ -211,11 +227,34 @@ def workflow_publish(*, workflow: Workflow, user: AbstractBaseUser, number: int)
         raise WorkflowVersion.DoesNotExist(f"Version {number} does not exist.")
     locked.published_version = number
     locked.save(update_fields=["published_version", "updated_at"])
+    audit(workflow=locked, actor=user, action="publish", version=number)
     return locked
 
 
-def workflow_delete(*, workflow: Workflow) -> None:
+@transaction.atomic
+def workflow_delete(*, workflow: Workflow, user: AbstractBaseUser | None = None) -> None:
+    """Delete the workflow with its versions, runs and permissions; the audit log keeps the fact."""
+    audit(workflow=workflow, actor=user, action="delete")
     workflow.delete()
+
+
+@transaction.atomic
+def workflow_transfer(*, workflow: Workflow, new_owner: AbstractBaseUser, by: AbstractBaseUser) -> Workflow:
+    """Make `new_owner` the owner. The previous owner keeps editor rights; folder and tags were
+    theirs, so the workflow moves to the new owner's top level without tags."""
+    locked = _locked(workflow)
+    if new_owner.pk == locked.owner_id:
+        raise InvalidInput.field("user", "This user owns the workflow already.")
+    previous = locked.owner
+    Grant.objects.filter(workflow=locked, user=new_owner).delete()
+    locked.owner = new_owner
+    locked.folder = None
+    locked.save(update_fields=["owner", "folder", "updated_at"])
+    locked.tags.clear()
+    Grant.objects.update_or_create(workflow=locked, user=previous, defaults={"role": Role.EDITOR, "granted_by": by})
+    workflow_permissions_sync(workflow_ids=[locked.pk])
+    audit(workflow=locked, actor=by, action="transfer", from_user=previous.username, to_user=new_owner.username)
+    return locked
 
 
 def versions_prune(*, workflow: Workflow) -> int:

@@ -45,6 +45,14 @@ class FolderViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer):
         serializer.instance = services.folder_update(folder=serializer.instance, data=serializer.validated_data)
 
+    @extend_schema(responses=WorkflowListSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="shared-with-me", filterset_class=None)
+    def shared_with_me(self, request):
+        """The virtual folder "Shared with me": workflows others shared with the caller, with the caller's role."""
+        shared = selectors.workflows_visible_to(user=request.user).exclude(owner=request.user).defer("definition")
+        page = self.paginate_queryset(shared)
+        return self.get_paginated_response(WorkflowListSerializer(page, many=True).data)
+
     @extend_schema(parameters=[FolderDeleteQuerySerializer])
     def destroy(self, request, *args, **kwargs):
         options = FolderDeleteQuerySerializer(data=request.query_params)
@@ -126,7 +134,7 @@ class WorkflowViewSet(
         return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance):
-        services.workflow_delete(workflow=instance)
+        services.workflow_delete(workflow=instance, user=self.request.user)
 
     @extend_schema(responses=WorkflowVersionListSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None)
