@@ -181,7 +181,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "structforge.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": env_str("STRUCTFORGE_LOGIN_THROTTLE", "20/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env_str("STRUCTFORGE_LOGIN_THROTTLE", "20/min"),
+        "share_link": env_str("STRUCTFORGE_SHARE_LINK_THROTTLE", "60/min"),
+    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 REST_KNOX = {
@@ -199,6 +202,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "executions.models.ExecutionStatus",
         "NodeRunStatusEnum": "executions.models.NodeRunStatus",
+        "RoleEnum": "sharing.roles.Role",
+        "ShareRoleEnum": "sharing.roles.SHAREABLE_ROLES",
+        "LinkRoleEnum": "sharing.roles.LINK_ROLES",
     },
 }
 
