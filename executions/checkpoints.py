@@ -99,6 +99,17 @@ class NodeChange:
     resume_at: datetime | None = None
     set_output: bool = False
 
+    def as_event(self) -> dict[str, Any]:
+        """What a live client is told of this change (outputs stay behind the API)."""
+        event: dict[str, Any] = {"node_id": self.node_id, "status": self.status}
+        for name in ("attempt", "error", "started_at", "finished_at"):
+            value = getattr(self, name)
+            if value is not None:
+                event[name] = value.isoformat() if isinstance(value, datetime) else value
+        if self.log:
+            event["log"] = self.log[-20:]
+        return event
+
 
 _NODE_FIELDS = ("attempt", "input", "output", "error", "log", "started_at", "finished_at", "resume_at")
 

@@ -121,6 +121,9 @@ class Runner:
     # --- the loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
+        live.publish_execution(
+            execution_id=self.claim.execution_id, owner_id=self.execution.owner_id, status=ExecutionStatus.RUNNING
+        )
         self._load_checkpoints()
         heartbeat = threading.Thread(target=self._heartbeat, name=f"heartbeat-{self.claim.execution_id}", daemon=True)
         heartbeat.start()
@@ -367,6 +370,17 @@ class Runner:
         if self.changes:
             changes, self.changes = list(self.changes.values()), {}
             checkpoints.write_nodes(self.claim, changes)
+            self._publish_nodes(changes)
+
+    def _publish_nodes(self, changes: list[NodeChange]) -> None:
+        finished = sum(1 for state in self.states.values() if state.status in TERMINAL)
+        live.publish_nodes(
+            execution_id=self.claim.execution_id,
+            owner_id=self.execution.owner_id,
+            nodes=[change.as_event() for change in changes],
+            finished=finished,
+            total=len(self.plan.order),
+        )
 
     def _load_checkpoints(self) -> None:
         for row in NodeRun.objects.filter(execution_id=self.claim.execution_id).values(
@@ -418,6 +432,14 @@ class Runner:
         self.changes = {}
         checkpoints.finish(
             self.claim, status=status, output=output, error=error, error_node=error_node, node_changes=changes
+        )
+        self._publish_nodes(changes)
+        live.publish_execution(
+            execution_id=self.claim.execution_id,
+            owner_id=self.execution.owner_id,
+            status=status,
+            error=error,
+            error_node=error_node,
         )
         live.announce_finished(self.claim.execution_id, status)
 

@@ -70,3 +70,37 @@ def announce_finished(execution_id: int, status: str) -> None:
     """Wake a synchronous caller and tell other apps (scheduling, …) that the run ended."""
     notify_finished(execution_id)
     execution_finished.send(sender=Execution, execution_id=execution_id, status=status)
+
+
+def _send(group: str, event: dict) -> None:
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    async_to_sync(get_channel_layer().group_send)(group, {"type": "execution.event", "event": event})
+
+
+def execution_group(execution_id: int) -> str:
+    return f"execution-{execution_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user-{user_id}-executions"
+
+
+def publish_execution(*, execution_id: int, owner_id: int, status: str, **fields) -> None:
+    """An execution-level change (status, waiting reason, error…), after it was committed."""
+    event = {"type": "execution", "execution_id": execution_id, "status": status, **fields}
+    _send(execution_group(execution_id), event)
+    _send(user_group(owner_id), event)
+
+
+def publish_nodes(*, execution_id: int, owner_id: int, nodes: list[dict], finished: int, total: int) -> None:
+    """Node changes just written, with the run's progress (finished / total nodes)."""
+    for node in nodes:
+        event = {
+            "type": "node",
+            "execution_id": execution_id,
+            **node,
+            "progress": {"finished": finished, "total": total},
+        }
+        _send(execution_group(execution_id), event)
