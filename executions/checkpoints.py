@@ -13,9 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from executions import live
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
 
 
@@ -29,32 +29,45 @@ class LostClaim(Exception):
     """The run was taken over by another worker (or ended elsewhere): stop touching it."""
 
 
-def claim(execution_id: int) -> Claim | None:
-    """Take the execution for this worker, or None when it is not this worker's to run now.
+def claim_resumable() -> Claim | None:
+    """Take over a running execution that has no worker: parked and due, or its worker stopped heartbeating.
 
-    A pending run whose time has come starts; a running one is taken over only when it is
-    parked and due, or its worker stopped heartbeating. Anything else (already finished, a
-    live worker on it, a second delivery) is left alone.
+    Taking over from a lost worker counts as a recovery; once STRUCTFORGE_MAX_RECOVERIES were
+    spent, the execution fails instead of being tried again. Every takeover is one
+    compare-and-swap on the attempt, so two workers never both take the same run.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.STRUCTFORGE_HEARTBEAT_STALE_S)
-    startable = Q(status=ExecutionStatus.PENDING) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
-    resumable = Q(status=ExecutionStatus.RUNNING) & (
-        Q(wake_at__lte=now) | (Q(wake_at__isnull=True) & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)))
+    orphaned = Q(wake_at__isnull=True) & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale))
+    candidates = (
+        Execution.objects.filter(Q(status=ExecutionStatus.RUNNING) & (Q(wake_at__lte=now) | orphaned))
+        .order_by("id")
+        .values_list("pk", "attempt", "wake_at", "recoveries")[:20]
     )
-    # One compare-and-swap: of two workers racing for the same run, only one matches the row.
-    claimed = Execution.objects.filter(Q(pk=execution_id) & (startable | resumable)).update(
-        status=ExecutionStatus.RUNNING,
-        attempt=F("attempt") + 1,
-        heartbeat_at=now,
-        wake_at=None,
-        started_at=Coalesce("started_at", Value(now)),
-    )
-    if not claimed:
-        return None
-    # Safe to read back: the row now has a fresh heartbeat, so no other worker can claim it.
-    attempt = Execution.objects.filter(pk=execution_id).values_list("attempt", flat=True).get()
-    return Claim(execution_id=execution_id, attempt=attempt)
+    for execution_id, attempt, wake_at, recoveries in candidates:
+        lost = wake_at is None
+        if lost and recoveries >= settings.STRUCTFORGE_MAX_RECOVERIES:
+            give_up(Claim(execution_id, attempt), recoveries=recoveries)
+            continue
+        taken = Execution.objects.filter(pk=execution_id, attempt=attempt, status=ExecutionStatus.RUNNING).update(
+            attempt=attempt + 1,
+            heartbeat_at=now,
+            wake_at=None,
+            recoveries=F("recoveries") + (1 if lost else 0),
+        )
+        if taken:
+            return Claim(execution_id=execution_id, attempt=attempt + 1)
+    return None
+
+
+def give_up(claim: Claim, *, recoveries: int) -> None:
+    """Fail a run whose workers kept dying, so it does not stay running forever."""
+    message = f"The execution was given up after {recoveries} recoveries from lost workers."
+    try:
+        finish(claim, status=ExecutionStatus.FAILED, error=message)
+    except LostClaim:
+        return
+    live.announce_finished(claim.execution_id, ExecutionStatus.FAILED)
 
 
 def _fenced_execution(claim: Claim):

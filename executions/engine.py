@@ -27,7 +27,7 @@ from django.db import connection
 from django.utils import timezone
 from pydantic import ValidationError
 
-from executions import checkpoints, dispatch, live
+from executions import admission, checkpoints, dispatch, live
 from executions.checkpoints import Claim, LostClaim, NodeChange
 from executions.context import RunContext
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
@@ -43,27 +43,24 @@ CANCEL_CHECK_INTERVAL_S = 0.05
 _ERROR_LIMIT = 4000
 
 
-def run_execution(execution_id: int) -> None:
-    """Run (or resume) one execution if it is this worker's to run now."""
-    claim = checkpoints.claim(execution_id)
-    if claim is None:
-        _redeliver_if_early(execution_id)
-        return
+def work() -> int:
+    """Run executions as admission control hands them out, until none may start now.
+
+    Called by each wake-up message: the message says that there may be work, PostgreSQL says
+    which. Returns how many executions this call ran.
+    """
+    ran = 0
+    while (claim := admission.admit_next()) is not None:
+        run_claimed(claim)
+        ran += 1
+    return ran
+
+
+def run_claimed(claim: Claim) -> None:
     try:
         Runner(claim).run()
     except LostClaim:
         logger.warning("execution %s attempt %s was taken over by another worker", claim.execution_id, claim.attempt)
-
-
-def _redeliver_if_early(execution_id: int) -> None:
-    """A delayed run delivered before its time goes back to the queue for the rest of the wait."""
-    execution = (
-        Execution.objects.filter(pk=execution_id, status=ExecutionStatus.PENDING, not_before__gt=timezone.now())
-        .only("id", "priority", "not_before")
-        .first()
-    )
-    if execution is not None:
-        dispatch.enqueue(execution.pk, priority=execution.priority, eta=execution.not_before)
 
 
 @dataclass(order=True)
@@ -346,7 +343,7 @@ class Runner:
         from executions.services import subworkflow_start
 
         child = subworkflow_start(parent=self.execution, workflow_id=workflow_id, input=input)
-        run_execution(child.pk)
+        run_claimed(Claim(execution_id=child.pk, attempt=child.attempt))
         child.refresh_from_db(fields=["status", "output", "error"])
         if child.status != ExecutionStatus.SUCCESS:
             raise NodeError(f"Sub-workflow execution {child.pk} ended {child.status}: {child.error}".rstrip(": "))

@@ -71,6 +71,9 @@ class Execution(models.Model):
         null=True, blank=True, help_text="A run parked by a long delay node resumes at this time."
     )
     cancel_requested = models.BooleanField(default=False)
+    recoveries = models.PositiveIntegerField(
+        default=0, help_text="Times the reaper found the run's worker gone and handed the run on."
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", help_text="Sub-workflow of."
     )
@@ -85,6 +88,13 @@ class Execution(models.Model):
             models.Index(fields=["workflow", "-created_at"], name="execution_workflow_created"),
             models.Index(fields=["owner", "-created_at"], name="execution_owner_created"),
             models.Index(fields=["status", "priority", "id"], name="execution_status_priority"),
+            # Admission looks at what waits and what runs, per owner and workflow.
+            models.Index(
+                fields=["owner", "workflow", "priority", "id"],
+                condition=models.Q(status="pending"),
+                name="execution_pending_queue",
+            ),
+            models.Index(fields=["workflow", "owner"], condition=models.Q(status="running"), name="execution_running"),
         ]
 
     def __str__(self) -> str:
@@ -128,3 +138,13 @@ class WorkflowWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"Webhook of workflow {self.workflow_id} ({self.token_prefix}…)"
+
+
+class AdmissionTurn(models.Model):
+    """When each owner last had a run admitted: ties between owners go to the one served longest ago."""
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    last_admitted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Owner {self.owner_id} last admitted at {self.last_admitted_at}"

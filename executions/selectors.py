@@ -2,10 +2,13 @@
 
 import hashlib
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
-from executions.models import Execution, NodeRun, WorkflowWebhook
+from executions.models import Execution, ExecutionStatus, NodeRun, WorkflowWebhook
+from sharing.selectors import quota_for
 from workflows.models import Workflow
 from workflows.selectors import workflows_visible_to
 
@@ -35,3 +38,24 @@ def webhook_workflow(*, token: str) -> Workflow | None:
 
 def webhook_of(*, workflow: Workflow) -> WorkflowWebhook | None:
     return WorkflowWebhook.objects.filter(workflow=workflow).first()
+
+
+def quota_use(*, user: AbstractBaseUser) -> dict[str, int]:
+    """The caller's quotas and how much of each is in use now."""
+    quota = quota_for(user=user)
+    day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = Execution.objects.filter(owner=user)
+    schedules = 0
+    if apps.is_installed("scheduling"):
+        # Named by string: scheduling sits above executions.
+        schedules = apps.get_model("scheduling", "ScheduledTask").objects.filter(workflow__owner=user).count()
+    return {
+        "max_running": quota.max_running,
+        "running": mine.filter(status=ExecutionStatus.RUNNING).count(),
+        "max_executions_per_day": quota.max_executions_per_day,
+        "executions_today": mine.filter(created_at__gte=day_start, parent__isnull=True).count(),
+        "max_workflows": quota.max_workflows,
+        "workflows": Workflow.objects.filter(owner=user).count(),
+        "max_schedules": quota.max_schedules,
+        "schedules": schedules,
+    }

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from executions.admission import Waiting, waiting_for
 from executions.models import Execution, NodeRun
 
 
@@ -71,10 +72,25 @@ class ExecutionListSerializer(serializers.ModelSerializer):
 
 class ExecutionSerializer(ExecutionListSerializer):
     nodes = NodeRunSerializer(source="node_runs", many=True, read_only=True)
+    waiting_reason = serializers.SerializerMethodField(
+        help_text="For a pending run: the limit it waits for (delay, global, workflow, user), else null."
+    )
+    position = serializers.SerializerMethodField(help_text="For a waiting run: its place among those waiting alike.")
 
     class Meta(ExecutionListSerializer.Meta):
-        fields = [*ExecutionListSerializer.Meta.fields, "definition", "nodes"]
+        fields = [*ExecutionListSerializer.Meta.fields, "waiting_reason", "position", "definition", "nodes"]
         read_only_fields = fields
+
+    def _waiting(self, execution: Execution) -> Waiting:
+        if not hasattr(execution, "_waiting"):
+            execution._waiting = waiting_for(execution)
+        return execution._waiting
+
+    def get_waiting_reason(self, execution: Execution) -> str | None:
+        return self._waiting(execution).reason
+
+    def get_position(self, execution: Execution) -> int | None:
+        return self._waiting(execution).position
 
 
 class WebhookSerializer(serializers.Serializer):
@@ -102,3 +118,14 @@ class SharedWorkflowDefinitionSerializer(serializers.Serializer):
 class SharedWorkflowSerializer(serializers.Serializer):
     role = serializers.CharField(help_text="What the link allows: viewer or executor.")
     workflow = SharedWorkflowDefinitionSerializer()
+
+
+class QuotaSerializer(serializers.Serializer):
+    max_running = serializers.IntegerField()
+    running = serializers.IntegerField()
+    max_executions_per_day = serializers.IntegerField()
+    executions_today = serializers.IntegerField()
+    max_workflows = serializers.IntegerField()
+    workflows = serializers.IntegerField()
+    max_schedules = serializers.IntegerField()
+    schedules = serializers.IntegerField()

@@ -8,11 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
 from executions import dispatch, live
+from executions.admission import waiting_for
 from executions.models import (
     Execution,
     ExecutionStatus,
@@ -24,8 +26,9 @@ from executions.models import (
 )
 from executions.selectors import webhook_digest
 from sharing.roles import Role, role_at_least
-from structforge.errors import InvalidInput
-from workflows.models import Workflow, WorkflowVersion
+from sharing.selectors import quotas_for
+from structforge.errors import InvalidInput, LimitReached, QuotaExceeded
+from workflows.models import OnLimit, Workflow, WorkflowVersion
 from workflows.nodes.context import NodeError
 from workflows.selectors import workflows_visible_to
 
@@ -119,10 +122,49 @@ def _node_run(execution: Execution, position: int, node: dict, reused: NodeRun |
     return run
 
 
-def _enqueue_on_commit(execution: Execution) -> None:
-    transaction.on_commit(
-        partial(dispatch.enqueue, execution.pk, priority=execution.priority, eta=execution.not_before)
+def _announce_pending(execution: Execution) -> None:
+    """After commit: wake a worker (at `not_before` for a delayed run) and tell live clients why it waits."""
+    dispatch.enqueue(execution.pk, priority=execution.priority, eta=execution.not_before)
+    waiting = waiting_for(execution)
+    live.publish_execution(
+        execution_id=execution.pk,
+        owner_id=execution.owner_id,
+        status=ExecutionStatus.PENDING,
+        waiting_reason=waiting.reason,
+        position=waiting.position,
     )
+
+
+def _enqueue_on_commit(execution: Execution) -> None:
+    transaction.on_commit(partial(_announce_pending, execution))
+
+
+def _check_daily_quota(workflow: Workflow) -> None:
+    quota = quotas_for(user_ids=[workflow.owner_id])[workflow.owner_id]
+    day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    started_today = Execution.objects.filter(
+        owner_id=workflow.owner_id, created_at__gte=day_start, parent__isnull=True
+    ).count()
+    if started_today >= quota.max_executions_per_day:
+        raise QuotaExceeded(
+            f"The workflow's owner has used today's quota of {quota.max_executions_per_day} executions; "
+            "it renews at midnight UTC."
+        )
+
+
+def _apply_on_limit(workflow: Workflow) -> None:
+    """A workflow at max_concurrency: queue the run (default), refuse it, or cancel its oldest run."""
+    if workflow.max_concurrency is None or workflow.on_limit == OnLimit.QUEUE:
+        return
+    running = Execution.objects.filter(workflow=workflow, status=ExecutionStatus.RUNNING).order_by("started_at", "id")
+    if running.count() < workflow.max_concurrency:
+        return
+    if workflow.on_limit == OnLimit.SKIP:
+        raise LimitReached(
+            f"The workflow already runs {workflow.max_concurrency} executions at once, its limit; "
+            "it is set to refuse new runs meanwhile (on_limit: skip)."
+        )
+    execution_cancel(execution=running.first())
 
 
 @transaction.atomic
@@ -134,7 +176,13 @@ def execution_start(
     input: Any = None,
     delay_s: float = 0,
 ) -> Execution:
-    """Create a pending execution of the version this trigger runs, and queue it once committed."""
+    """Create a pending execution of the version this trigger runs; once committed, wake a worker.
+
+    Refused with QuotaExceeded when the owner's daily quota is used up, and with LimitReached
+    when the workflow is at its limit and set to refuse (`on_limit: skip`).
+    """
+    _check_daily_quota(workflow)
+    _apply_on_limit(workflow)
     execution = _create(
         workflow=workflow,
         trigger=trigger,
@@ -147,7 +195,10 @@ def execution_start(
 
 
 def subworkflow_start(*, parent: Execution, workflow_id: int, input: Any) -> Execution:
-    """A child execution the parent's worker runs inline (it is not queued)."""
+    """A child execution, already claimed for the parent's worker, which runs it inline.
+
+    It runs inside its parent's slot, so admission control does not queue it.
+    """
     if parent.depth + 1 > settings.STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH:
         raise NodeError(f"Sub-workflows nest deeper than {settings.STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH} levels.")
     caller = parent.triggered_by or parent.owner
@@ -156,15 +207,25 @@ def subworkflow_start(*, parent: Execution, workflow_id: int, input: Any) -> Exe
         raise NodeError(f"Workflow {workflow_id} does not exist or may not be run by {caller}.")
     try:
         with transaction.atomic():
-            return _create(
+            child = _create(
                 workflow=workflow, trigger=Trigger.SUBWORKFLOW, triggered_by=caller, run_input=input, parent=parent
+            )
+            now = timezone.now()
+            Execution.objects.filter(pk=child.pk).update(
+                status=ExecutionStatus.RUNNING, attempt=1, started_at=now, heartbeat_at=now
             )
     except InvalidInput as exc:
         raise NodeError(f"The sub-workflow refused its input: {exc.errors['input']}") from exc
+    child.refresh_from_db()
+    return child
 
 
 def execution_cancel(*, execution: Execution) -> Execution:
-    """A pending run ends at once; a running one stops at its next node boundary."""
+    """A pending run ends at once; a running one stops at its next node boundary.
+
+    A parked run (a long delay, no worker on it) is made due now, so a worker picks it up and
+    ends it right away instead of at its wake-up time.
+    """
     now = timezone.now()
     with transaction.atomic():
         cancelled_now = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.PENDING).update(
@@ -174,6 +235,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
             execution.node_runs.filter(status=NodeRunStatus.PENDING).update(
                 status=NodeRunStatus.CANCELLED, finished_at=now
             )
+            transaction.on_commit(partial(live.announce_finished, execution.pk, ExecutionStatus.CANCELLED))
         else:
             flagged = Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
                 cancel_requested=True
@@ -182,8 +244,8 @@ def execution_cancel(*, execution: Execution) -> Execution:
                 raise InvalidInput.field("status", f"The execution has already ended ({execution.status}).")
             # Sub-workflows run inside their parent's node: they stop with it.
             Execution.objects.filter(parent=execution, status=ExecutionStatus.RUNNING).update(cancel_requested=True)
-    if cancelled_now:
-        transaction.on_commit(partial(live.announce_finished, execution.pk, ExecutionStatus.CANCELLED))
+            if Execution.objects.filter(pk=execution.pk, wake_at__gt=now).update(wake_at=now):
+                transaction.on_commit(partial(dispatch.enqueue, execution.pk, priority=execution.priority))
     execution.refresh_from_db()
     return execution
 
@@ -216,3 +278,63 @@ def webhook_rotate(*, workflow: Workflow) -> str:
 
 def webhook_delete(*, workflow: Workflow) -> None:
     WorkflowWebhook.objects.filter(workflow=workflow).delete()
+
+
+# --- Keeping runs alive and the tables lean -------------------------------------------------------
+
+
+def executions_reap() -> int:
+    """Find running executions without a live worker and wake workers to take them over.
+
+    A run whose heartbeat went stale is resumed from its checkpoints by whichever worker wakes
+    (`checkpoints.claim_resumable`, which also gives up after STRUCTFORGE_MAX_RECOVERIES).
+    Returns how many wake-ups were sent.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.STRUCTFORGE_HEARTBEAT_STALE_S)
+    orphans = Execution.objects.filter(status=ExecutionStatus.RUNNING, wake_at__isnull=True).filter(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)
+    )
+    due_parked = Execution.objects.filter(status=ExecutionStatus.RUNNING, wake_at__lte=now)
+    sent = 0
+    for execution_id, priority in orphans.union(due_parked).values_list("pk", "priority")[:100]:
+        sent += dispatch.enqueue(execution_id, priority=priority)
+    return sent
+
+
+def queue_reconcile() -> int:
+    """Compare PostgreSQL with the queues and send the wake-ups that are missing.
+
+    After a broker restart (or a run accepted while it was down) the queues may hold fewer
+    wake-ups than there are runs ready to start; this sends the difference, also when the
+    queues are empty. Extra wake-ups are harmless. Returns how many were sent.
+    """
+    now = timezone.now()
+    ready = list(
+        Execution.objects.filter(status=ExecutionStatus.PENDING)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("id")
+        .values_list("pk", "priority")[: settings.STRUCTFORGE_MAX_RUNNING]
+    )
+    running = Execution.objects.filter(status=ExecutionStatus.RUNNING).count()
+    startable = min(len(ready), max(0, settings.STRUCTFORGE_MAX_RUNNING - running))
+    missing = startable - dispatch.queued_wakeups()
+    sent = 0
+    for execution_id, priority in ready[: max(0, missing)]:
+        sent += dispatch.enqueue(execution_id, priority=priority)
+    return sent
+
+
+def executions_prune(*, batch_size: int = 1000) -> int:
+    """Delete finished executions older than STRUCTFORGE_EXECUTION_RETENTION_DAYS, a batch at a time."""
+    cutoff = timezone.now() - timedelta(days=settings.STRUCTFORGE_EXECUTION_RETENTION_DAYS)
+    finished = Execution.objects.filter(
+        status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED],
+        finished_at__lt=cutoff,
+    )
+    deleted = 0
+    while batch := list(finished.values_list("pk", flat=True)[:batch_size]):
+        # Children point at their parent with SET_NULL, so batches can go in any order.
+        Execution.objects.filter(pk__in=batch).delete()
+        deleted += len(batch)
+    return deleted

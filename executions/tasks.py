@@ -1,10 +1,25 @@
 from celery import shared_task
 
-from executions.engine import run_execution
+from executions import engine, services
 
 
 @shared_task(name="executions.run_execution", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def run_execution_task(*, execution_id: int) -> None:
-    # Safe to deliver twice: the engine claims the execution with a compare-and-swap, so a
-    # duplicate delivery finds nothing to do.
-    run_execution(execution_id)
+def run_execution_task(*, execution_id: int | None = None) -> None:
+    # A wake-up: admission control decides which execution runs (the one named may not be the
+    # most urgent). Safe to deliver any number of times: with nothing admissible it does nothing.
+    engine.work()
+
+
+@shared_task(name="executions.reap_executions", ignore_result=True)
+def reap_executions_task() -> None:
+    services.executions_reap()
+
+
+@shared_task(name="executions.reconcile_queue", ignore_result=True)
+def reconcile_queue_task() -> None:
+    services.queue_reconcile()
+
+
+@shared_task(name="executions.prune_executions", ignore_result=True)
+def prune_executions_task() -> None:
+    services.executions_prune()

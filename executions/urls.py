@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from executions.views import (
     ExecutionViewSet,
     HookView,
+    QuotaView,
     SharedWorkflowRunView,
     SharedWorkflowView,
     WorkflowWebhookView,
@@ -18,6 +19,7 @@ urlpatterns = [
     path("workflows/<int:workflow_pk>/run/", workflow_run, name="workflow-run"),
     path("workflows/<int:workflow_pk>/webhook/", WorkflowWebhookView.as_view(), name="workflow-webhook"),
     path("hooks/<str:token>/", HookView.as_view(), name="hook"),
+    path("quota/", QuotaView.as_view(), name="quota"),
     path("share-links/<str:token>/", SharedWorkflowView.as_view(), name="shared-workflow"),
     path("share-links/<str:token>/run/", SharedWorkflowRunView.as_view(), name="shared-workflow-run"),
     *router.urls,

@@ -18,6 +18,7 @@ from executions.models import Execution, ExecutionStatus, Trigger
 from executions.serializers import (
     ExecutionListSerializer,
     ExecutionSerializer,
+    QuotaSerializer,
     RunAcceptedSerializer,
     RunInputSerializer,
     SharedWorkflowSerializer,
@@ -131,6 +132,9 @@ class HookView(APIView):
 
 
 class ExecutionFilter(filters.FilterSet):
+    # A plain id, not a choice among all workflows: an invisible workflow must filter to nothing,
+    # exactly like a missing one, rather than tell the caller that it exists.
+    workflow = filters.NumberFilter(field_name="workflow_id")
     status = filters.MultipleChoiceFilter(choices=ExecutionStatus.choices)
     trigger = filters.MultipleChoiceFilter(choices=Trigger.choices)
 
@@ -223,3 +227,11 @@ class SharedWorkflowRunView(APIView):
             delay_s=data.validated_data["delay_s"],
         )
         return Response({"id": execution.pk, "status": execution.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class QuotaView(APIView):
+    """`GET quota/`: the caller's quotas and current use."""
+
+    @extend_schema(responses=QuotaSerializer)
+    def get(self, request):
+        return Response(QuotaSerializer(selectors.quota_use(user=request.user)).data)

@@ -118,3 +118,16 @@ class AuditEvent(models.Model):
         if not self._state.adding:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+
+class UserQuota(models.Model):
+    """One user's limits where they differ from the defaults in settings (empty = the default)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
+    max_running = models.PositiveIntegerField(null=True, blank=True, help_text="Executions running at once.")
+    max_executions_per_day = models.PositiveIntegerField(null=True, blank=True, help_text="Runs started per UTC day.")
+    max_workflows = models.PositiveIntegerField(null=True, blank=True)
+    max_schedules = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Quota of user {self.user_id}"

@@ -1,11 +1,21 @@
 """Reads of grants, links and the audit log, and the query parts that compute a caller's role."""
 
 import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 
-from sharing.models import AuditEvent, Grant, ShareLink, WorkflowGroupObjectPermission, WorkflowUserObjectPermission
+from sharing.models import (
+    AuditEvent,
+    Grant,
+    ShareLink,
+    UserQuota,
+    WorkflowGroupObjectPermission,
+    WorkflowUserObjectPermission,
+)
 from sharing.roles import ROLE_MARKER, Role
 
 
@@ -58,3 +68,33 @@ def share_links_of(*, workflow) -> QuerySet[ShareLink]:
 
 def audit_events_of(*, workflow_id: int) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(workflow_id=workflow_id).select_related("actor")
+
+
+@dataclass(frozen=True)
+class Quota:
+    max_running: int
+    max_executions_per_day: int
+    max_workflows: int
+    max_schedules: int
+
+
+def quotas_for(*, user_ids: Iterable[int]) -> dict[int, Quota]:
+    """Each user's limits: their override where set, the default from settings otherwise."""
+    defaults = {
+        "max_running": settings.STRUCTFORGE_USER_MAX_RUNNING,
+        "max_executions_per_day": settings.STRUCTFORGE_USER_MAX_EXECUTIONS_PER_DAY,
+        "max_workflows": settings.STRUCTFORGE_USER_MAX_WORKFLOWS,
+        "max_schedules": getattr(settings, "STRUCTFORGE_USER_MAX_SCHEDULES", 100),
+    }
+    user_ids = list(user_ids)
+    overrides = {row["user_id"]: row for row in UserQuota.objects.filter(user_id__in=user_ids).values()}
+    quotas = {}
+    for user_id in user_ids:
+        override = overrides.get(user_id, {})
+        limits = {name: default if override.get(name) is None else override[name] for name, default in defaults.items()}
+        quotas[user_id] = Quota(**limits)
+    return quotas
+
+
+def quota_for(*, user: AbstractBaseUser) -> Quota:
+    return quotas_for(user_ids=[user.pk])[user.pk]

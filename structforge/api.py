@@ -6,13 +6,29 @@ from django.db.models import ProtectedError
 from rest_framework import exceptions, pagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from structforge.errors import InvalidInput
+from structforge.errors import InvalidInput, LimitReached, QuotaExceeded
+
+
+class TooManyRequests(exceptions.APIException):
+    status_code = 429
+    default_detail = "A quota is used up."
+    default_code = "quota_exceeded"
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
 
 
 def exception_handler(exc, context):
     # Services refuse input with InvalidInput (field -> problems); models may raise Django's
     # ValidationError. Both become a 400 that names each field, like a serializer error.
-    if isinstance(exc, InvalidInput):
+    if isinstance(exc, QuotaExceeded):
+        exc = TooManyRequests(str(exc))
+    elif isinstance(exc, LimitReached):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, InvalidInput):
         exc = exceptions.ValidationError(detail=exc.errors)
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

@@ -13,3 +13,11 @@ class InvalidInput(Exception):
     @classmethod
     def field(cls, name: str, message: str) -> "InvalidInput":
         return cls({name: [message]})
+
+
+class QuotaExceeded(Exception):
+    """A per-user quota (runs per day, workflows, schedules) is used up: the API answers 429."""
+
+
+class LimitReached(Exception):
+    """A workflow at its concurrency limit refuses new runs (`on_limit: skip`): the API answers 409."""

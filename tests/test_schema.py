@@ -90,6 +90,7 @@ def test_the_workflow_answer_documents_exactly_the_designed_fields(schema):
         "tags",
         "definition",
         "max_concurrency",
+        "on_limit",
         "version",
         "published_version",
         "owner",

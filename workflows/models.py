@@ -46,6 +46,12 @@ class Tag(models.Model):
         return self.name
 
 
+class OnLimit(models.TextChoices):
+    QUEUE = "queue", "Queue the run until a slot frees"
+    SKIP = "skip", "Refuse the new run"
+    CANCEL_OLDEST = "cancel_oldest", "Cancel the oldest running run"
+
+
 class Workflow(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workflows")
     folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.PROTECT, related_name="workflows")
@@ -55,6 +61,12 @@ class Workflow(models.Model):
     definition = models.JSONField(default=empty_definition, encoder=DjangoJSONEncoder)
     max_concurrency = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most executions of this workflow running at once; empty means no limit."
+    )
+    on_limit = models.CharField(
+        max_length=16,
+        choices=OnLimit.choices,
+        default=OnLimit.QUEUE,
+        help_text="What a run started while max_concurrency runs are running does.",
     )
     version = models.PositiveIntegerField(default=1, help_text="Number of the newest version.")
     published_version = models.PositiveIntegerField(

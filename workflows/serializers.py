@@ -2,7 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
+from workflows.models import Folder, OnLimit, Secret, Tag, Workflow, WorkflowVersion
 from workflows.selectors import folders_of, tags_of
 
 
@@ -61,6 +61,11 @@ class WorkflowInputSerializer(serializers.Serializer):
     )
     # The upper bound is the database column's: a larger number would fail there as a 500.
     max_concurrency = serializers.IntegerField(min_value=1, max_value=2_147_483_647, allow_null=True, required=False)
+    on_limit = serializers.ChoiceField(
+        choices=OnLimit.choices,
+        required=False,
+        help_text="With max_concurrency reached: queue the run, skip (refuse) it, or cancel the oldest run.",
+    )
     changelog = serializers.CharField(
         allow_blank=True,
         required=False,
@@ -89,6 +94,7 @@ class WorkflowListSerializer(serializers.ModelSerializer):
             "folder",
             "tags",
             "max_concurrency",
+            "on_limit",
             "version",
             "published_version",
             "owner",

@@ -10,14 +10,17 @@ from django.db import IntegrityError, transaction
 
 from sharing.models import Grant
 from sharing.roles import Role
+from sharing.selectors import quota_for
 from sharing.services import audit, workflow_permissions_sync, workflows_below
-from structforge.errors import InvalidInput
+from structforge.errors import InvalidInput, QuotaExceeded
 from workflows import secrets
 from workflows.definition import DefinitionLimits, validate_definition
-from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
+from workflows.models import Folder, OnLimit, Secret, Tag, Workflow, WorkflowVersion
 from workflows.selectors import folder_is_within
 
-WORKFLOW_EDITABLE_FIELDS = frozenset({"name", "description", "folder", "tags", "definition", "max_concurrency"})
+WORKFLOW_EDITABLE_FIELDS = frozenset(
+    {"name", "description", "folder", "tags", "definition", "max_concurrency", "on_limit"}
+)
 
 
 # --- Folders ------------------------------------------------------------------------------------
@@ -140,10 +143,14 @@ def workflow_create(
     folder: Folder | None = None,
     tags: Iterable[Tag] = (),
     max_concurrency: int | None = None,
+    on_limit: str = OnLimit.QUEUE,
     changelog: str = "",
 ) -> Workflow:
     tags = list(tags)
     _check_workflow_refs(owner=owner, folder=folder, tags=tags)
+    limit = quota_for(user=owner).max_workflows
+    if Workflow.objects.filter(owner=owner).count() >= limit:
+        raise QuotaExceeded(f"You have reached your quota of {limit} workflows.")
     workflow = Workflow.objects.create(
         owner=owner,
         name=name,
@@ -151,6 +158,7 @@ def workflow_create(
         folder=folder,
         definition=_checked_definition(definition),
         max_concurrency=max_concurrency,
+        on_limit=on_limit,
         version=1,
     )
     workflow.tags.set(tags)
@@ -192,7 +200,7 @@ def workflow_update(
     _check_workflow_refs(owner=locked.owner, folder=data.get("folder"), tags=tags or ())
 
     moved = "folder" in data and data["folder"] != locked.folder
-    for field in ("name", "description", "folder", "max_concurrency"):
+    for field in ("name", "description", "folder", "max_concurrency", "on_limit"):
         if field in data:
             setattr(locked, field, data[field])
     locked.save()

@@ -368,3 +368,14 @@ def test_an_outsider_cannot_run_see_cancel_or_retry_anothers_executions(worker, 
     assert bob_client.get(f"/api/v1/workflows/{workflow.pk}/webhook/").status_code == 404
     assert bob_client.get("/api/v1/executions/").json()["count"] == 0
     assert Execution.objects.count() == 1
+
+
+def test_cancelling_a_parked_run_ends_it_without_waiting_for_its_wake_up(worker, alice, client):
+    workflow = make_workflow(alice, [{"id": "wait", "type": "delay", "params": {"seconds": 600}}])
+    execution = Execution.objects.get(pk=run(client, workflow)["id"])
+    wait_until(lambda: Execution.objects.filter(pk=execution.pk, wake_at__isnull=False).exists())
+
+    assert client.post(f"/api/v1/executions/{execution.pk}/cancel/").status_code == 200
+
+    execution = wait_for(execution, "cancelled", timeout_s=20)
+    assert execution.node_runs.get().status == "cancelled"
