@@ -25,6 +25,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_system_templates
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 	PORT=$(PORT) $(BIN)/python manage.py standalone

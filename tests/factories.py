@@ -1,6 +1,8 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from templates_app.models import Template
+from templates_app.services import set_template_tags
 from workflows.models import Folder, Tag, Workflow, WorkflowVersion
 
 PASSWORD = "correct horse battery staple"
@@ -72,3 +74,34 @@ class WorkflowFactory(factory.django.DjangoModelFactory):
     def tags(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.tags.set(extracted)
+
+
+class TemplateFactory(factory.django.DjangoModelFactory):
+    """A user template with its version 1, as `template_create` would leave it."""
+
+    class Meta:
+        model = Template
+        skip_postgeneration_save = True
+
+    author = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Template {n}")
+    definition = factory.LazyFunction(lambda: simple_definition("start", "end"))
+    parameters = factory.LazyFunction(list)
+    visibility = "private"
+    version = 1
+
+    @factory.post_generation
+    def first_version(obj, create, extracted, **kwargs):
+        if create:
+            obj.versions.create(
+                number=1,
+                definition=obj.definition,
+                parameters=obj.parameters,
+                changelog="Created",
+                created_by=obj.author,
+            )
+
+    @factory.post_generation
+    def tags(obj, create, extracted, **kwargs):
+        if create and extracted:
+            set_template_tags(template=obj, names=list(extracted))
