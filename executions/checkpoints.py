@@ -16,6 +16,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from executions import live
+from executions.db_retry import retry_on_disconnect
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
 
 
@@ -29,6 +30,7 @@ class LostClaim(Exception):
     """The run was taken over by another worker (or ended elsewhere): stop touching it."""
 
 
+@retry_on_disconnect
 def claim_resumable() -> Claim | None:
     """Take over a running execution that has no worker: parked and due, or its worker stopped heartbeating.
 
@@ -82,6 +84,7 @@ def _fenced_nodes(claim: Claim):
     )
 
 
+@retry_on_disconnect
 def heartbeat(claim: Claim) -> tuple[bool, bool]:
     """Prove this worker is alive. Returns (still ours, cancel requested)."""
     with transaction.atomic():
@@ -92,6 +95,7 @@ def heartbeat(claim: Claim) -> tuple[bool, bool]:
     return True, bool(cancel)
 
 
+@retry_on_disconnect
 def cancel_requested(claim: Claim) -> bool:
     return bool(Execution.objects.filter(pk=claim.execution_id).values_list("cancel_requested", flat=True).first())
 
@@ -127,6 +131,7 @@ class NodeChange:
 _NODE_FIELDS = ("attempt", "input", "output", "error", "log", "started_at", "finished_at", "resume_at")
 
 
+@retry_on_disconnect
 def write_nodes(claim: Claim, changes: list[NodeChange]) -> None:
     """Write a batch of node changes in one statement; raise LostClaim if the run is no longer ours."""
     if not changes:
@@ -147,6 +152,7 @@ def write_nodes(claim: Claim, changes: list[NodeChange]) -> None:
         raise LostClaim(claim)
 
 
+@retry_on_disconnect
 def finish(
     claim: Claim,
     *,
@@ -169,10 +175,16 @@ def finish(
         updated = _fenced_execution(claim).update(
             status=status, output=output, error=error, error_node=error_node, finished_at=timezone.now()
         )
-        if not updated:
+        # A retry after a commit whose answer was lost finds its own write already there.
+        if not updated and not _already_finished(claim, status):
             raise LostClaim(claim)
 
 
+def _already_finished(claim: Claim, status: str) -> bool:
+    return Execution.objects.filter(pk=claim.execution_id, attempt=claim.attempt, status=status).exists()
+
+
+@retry_on_disconnect
 def park(claim: Claim, *, wake_at: datetime, node_changes: list[NodeChange]) -> None:
     """Free the worker: the run stays running, with no heartbeat, until `wake_at`."""
     with transaction.atomic():
