@@ -11,6 +11,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from workflows.models import VersionBase
+
 
 class TemplateScope(models.TextChoices):
     SYSTEM = "system", "System"
@@ -88,34 +90,17 @@ class Template(models.Model):
         return self.scope == TemplateScope.SYSTEM
 
 
-class ImmutableTemplateVersionError(Exception):
-    pass
+class TemplateVersion(VersionBase):
+    """Workflows made from version n are compared with it when the template moves on."""
 
-
-class TemplateVersion(models.Model):
     template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField()
-    definition = models.JSONField(encoder=DjangoJSONEncoder)
     parameters = models.JSONField(default=list, encoder=DjangoJSONEncoder)
-    changelog = models.TextField(blank=True, default="")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["-number"]
+    class Meta(VersionBase.Meta):
         constraints = [models.UniqueConstraint(fields=["template", "number"], name="template_version_unique_number")]
 
     def __str__(self) -> str:
         return f"{self.template_id} v{self.number}"
-
-    def save(self, *args, **kwargs) -> None:
-        # Workflows made from version n are compared with it when the template moves on, so a
-        # version must stay what it was.
-        if not self._state.adding:
-            raise ImmutableTemplateVersionError("A template version cannot be changed once written.")
-        super().save(*args, **kwargs)
 
 
 class TemplateLink(models.Model):

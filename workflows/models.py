@@ -93,8 +93,9 @@ class ImmutableVersionError(Exception):
     pass
 
 
-class WorkflowVersion(models.Model):
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+class VersionBase(models.Model):
+    """One numbered, immutable state of a definition: a workflow's history, or a template's."""
+
     number = models.PositiveIntegerField()
     definition = models.JSONField(encoder=DjangoJSONEncoder)
     changelog = models.TextField(blank=True, default="")
@@ -104,18 +105,25 @@ class WorkflowVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        abstract = True
         ordering = ["-number"]
+
+    def save(self, *args, **kwargs) -> None:
+        # A version is history: once written it never changes, so a diff, a rollback or a
+        # template update always compares with what was really saved.
+        if not self._state.adding:
+            raise ImmutableVersionError(f"A {self._meta.verbose_name} cannot be changed once written.")
+        super().save(*args, **kwargs)
+
+
+class WorkflowVersion(VersionBase):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+
+    class Meta(VersionBase.Meta):
         constraints = [models.UniqueConstraint(fields=["workflow", "number"], name="version_unique_number")]
 
     def __str__(self) -> str:
         return f"{self.workflow_id} v{self.number}"
-
-    def save(self, *args, **kwargs) -> None:
-        # A version is history: once written it never changes, so a diff or a rollback
-        # always sees what was really saved.
-        if not self._state.adding:
-            raise ImmutableVersionError("A workflow version cannot be changed once written.")
-        super().save(*args, **kwargs)
 
 
 # --- Secrets ------------------------------------------------------------------------------------
