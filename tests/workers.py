@@ -94,6 +94,10 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def alive(self) -> bool:
+        """Whether the worker's main process is still running (it did not crash or exit)."""
+        return self.process.poll() is None
+
 
 def wait_for(execution: Execution, *statuses: str, timeout_s: float = 30) -> Execution:
     """Poll the database until the execution reaches one of `statuses`."""
