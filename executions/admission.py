@@ -55,6 +55,7 @@ def _heads(now: datetime) -> list[_Head]:
     """One row per (owner, workflow) with waiting runs: its oldest high-priority run, else its oldest run."""
     rows = (
         Execution.objects.filter(_due(now))
+        .order_by()
         .values("owner_id", "workflow_id")
         .annotate(first_high=Min("id", filter=Q(priority=Priority.HIGH)), first=Min("id"))
     )
@@ -78,7 +79,9 @@ def admit_next() -> Claim | None:
         _lock()
         # Read the clock only once the lock is held: a start must never predate a finish it waited for.
         now = timezone.now()
-        running = list(Execution.objects.filter(status=ExecutionStatus.RUNNING).values_list("workflow_id", "owner_id"))
+        running = list(
+            Execution.objects.filter(status=ExecutionStatus.RUNNING).order_by().values_list("workflow_id", "owner_id")
+        )
         if len(running) >= settings.STRUCTFORGE_MAX_RUNNING:
             return None
         heads = _heads(now)
@@ -110,7 +113,13 @@ def admit_next() -> Claim | None:
                 status=ExecutionStatus.RUNNING, attempt=1, heartbeat_at=now, started_at=now
             )
             if started:
-                AdmissionTurn.objects.update_or_create(owner_id=head.owner_id, defaults={"last_admitted_at": now})
+                # One upsert statement rather than update_or_create's select, update and savepoints.
+                AdmissionTurn.objects.bulk_create(
+                    [AdmissionTurn(owner_id=head.owner_id, last_admitted_at=now)],
+                    update_conflicts=True,
+                    unique_fields=["owner"],
+                    update_fields=["last_admitted_at"],
+                )
                 return Claim(execution_id=head.execution_id, attempt=1)
     return None
 

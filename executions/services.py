@@ -14,7 +14,6 @@ from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
 from executions import dispatch, live
-from executions.admission import waiting_for
 from executions.models import (
     Execution,
     ExecutionStatus,
@@ -123,15 +122,18 @@ def _node_run(execution: Execution, position: int, node: dict, reused: NodeRun |
 
 
 def _announce_pending(execution: Execution) -> None:
-    """After commit: wake a worker (at `not_before` for a delayed run) and tell live clients why it waits."""
+    """After commit: wake a worker (at `not_before` for a delayed run) and tell live clients.
+
+    The event names only the reason known for free (a delay); the full reason and position are
+    computed on read (`admission.waiting_for`), since counting the queue on every submit would
+    make a burst of n submissions cost O(n²).
+    """
     dispatch.enqueue(execution.pk, priority=execution.priority, eta=execution.not_before)
-    waiting = waiting_for(execution)
     live.publish_execution(
         execution_id=execution.pk,
         owner_id=execution.owner_id,
         status=ExecutionStatus.PENDING,
-        waiting_reason=waiting.reason,
-        position=waiting.position,
+        waiting_reason="delay" if execution.not_before else None,
     )
 
 

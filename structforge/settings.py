@@ -82,7 +82,9 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+            # 0 by default: under ASGI every request thread would otherwise keep its own connection
+            # open and a burst of requests exhausts PostgreSQL's max_connections.
+            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
 else:
