@@ -36,6 +36,7 @@ from workflows.expressions import ExpressionError, render
 from workflows.nodes import NODE_TYPES
 from workflows.nodes.context import NodeError, Park
 from workflows.nodes.params import error_message
+from workflows.selectors import owner_vouches_for, secret_values
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +223,8 @@ class Runner:
         except ValidationError as exc:
             problems = "; ".join(f"params.{_loc(error['loc'])}: {error_message(error)}" for error in exc.errors())
             return _Outcome(FAILED, error=f"Invalid parameters after evaluation: {problems}", retryable=False)
+        except NodeError as exc:  # e.g. secrets this version may not read
+            return _Outcome(FAILED, error=str(exc), retryable=False)
         try:
             return _Outcome(SUCCESS, output=node_type.run(params, context))
         except Park as park:
@@ -327,8 +330,11 @@ class Runner:
 
     def _secret_values(self) -> dict[str, str]:
         if self.secrets is None:
-            from workflows.selectors import secret_values
-
+            if not owner_vouches_for(self.execution):
+                raise NodeError(
+                    "Secrets are only available to versions the workflow's owner saved or published; "
+                    "ask the owner to publish this version."
+                )
             self.secrets = secret_values(user=self.execution.owner)
         return self.secrets
 

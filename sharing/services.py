@@ -62,6 +62,7 @@ def _folder_ancestors(owner_ids: set[int]) -> dict[int, list[int]]:
     return chains
 
 
+@transaction.atomic
 def workflow_permissions_sync(*, workflow_ids: Iterable[int]) -> None:
     """Rewrite the guardian permissions of these workflows from ownership and the grants that reach them.
 
@@ -72,7 +73,16 @@ def workflow_permissions_sync(*, workflow_ids: Iterable[int]) -> None:
     if not workflow_ids:
         return
     Workflow = apps.get_model("workflows", "Workflow")
-    workflows = list(Workflow.objects.filter(pk__in=workflow_ids).values_list("pk", "owner_id", "folder_id"))
+    # Lock the workflows (in pk order) before reading the grants: two syncs of the same workflows
+    # then run one after the other. Otherwise one could read the grants before a revocation
+    # commits and write them after the revoking sync did, leaving the revoked user their access
+    # (or fail on the unique constraint when both insert).
+    workflows = list(
+        Workflow.objects.filter(pk__in=workflow_ids)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", "owner_id", "folder_id")
+    )
     chains = _folder_ancestors({owner_id for _, owner_id, _ in workflows})
     folder_ids = {folder_id for _, _, folder in workflows if folder for folder_id in chains.get(folder, [folder])}
     grants = list(
@@ -103,19 +113,18 @@ def workflow_permissions_sync(*, workflow_ids: Iterable[int]) -> None:
             "codename", "id"
         )
     )
-    with transaction.atomic():
-        WorkflowUserObjectPermission.objects.filter(content_object_id__in=workflow_ids).delete()
-        WorkflowGroupObjectPermission.objects.filter(content_object_id__in=workflow_ids).delete()
-        WorkflowUserObjectPermission.objects.bulk_create(
-            WorkflowUserObjectPermission(content_object_id=w, user_id=u, permission_id=permission_ids[codename])
-            for (w, u), role in user_roles.items()
-            for codename in ROLE_PERMISSIONS[role]
-        )
-        WorkflowGroupObjectPermission.objects.bulk_create(
-            WorkflowGroupObjectPermission(content_object_id=w, group_id=g, permission_id=permission_ids[codename])
-            for (w, g), role in group_roles.items()
-            for codename in ROLE_PERMISSIONS[role]
-        )
+    WorkflowUserObjectPermission.objects.filter(content_object_id__in=workflow_ids).delete()
+    WorkflowGroupObjectPermission.objects.filter(content_object_id__in=workflow_ids).delete()
+    WorkflowUserObjectPermission.objects.bulk_create(
+        WorkflowUserObjectPermission(content_object_id=w, user_id=u, permission_id=permission_ids[codename])
+        for (w, u), role in user_roles.items()
+        for codename in ROLE_PERMISSIONS[role]
+    )
+    WorkflowGroupObjectPermission.objects.bulk_create(
+        WorkflowGroupObjectPermission(content_object_id=w, group_id=g, permission_id=permission_ids[codename])
+        for (w, g), role in group_roles.items()
+        for codename in ROLE_PERMISSIONS[role]
+    )
 
 
 def workflows_below(*, folder: Any) -> list[int]:

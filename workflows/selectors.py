@@ -102,3 +102,18 @@ def secret_values(*, user: AbstractBaseUser | int, names: Iterable[str] | None =
                 f"The secret {name!r} cannot be decrypted with the configured keys."
             ) from exc
     return values
+
+
+def owner_vouches_for(execution) -> bool:
+    """Whether the version an execution runs was saved or published by the workflow's owner.
+
+    Secrets belong to the owner: an editor must not be able to write a version that sends them
+    elsewhere and run it. Versions the owner saved, and the published one (only owners publish),
+    may read them.
+    """
+    workflow = execution.workflow
+    if execution.workflow_version == workflow.published_version:
+        return True
+    return WorkflowVersion.objects.filter(
+        workflow=workflow, number=execution.workflow_version, created_by_id=workflow.owner_id
+    ).exists()

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from executions.models import Execution, NodeRun
+from sharing.services import grant_set
 from tests.factories import PASSWORD
 from tests.http_server import Reply
 from tests.workers import wait_for, wait_until
@@ -379,3 +380,22 @@ def test_cancelling_a_parked_run_ends_it_without_waiting_for_its_wake_up(worker,
 
     execution = wait_for(execution, "cancelled", timeout_s=20)
     assert execution.node_runs.get().status == "cancelled"
+
+
+def test_a_version_an_editor_saved_cannot_read_the_owners_secrets(worker, alice, bob):
+    workflow_services.secret_create(owner=alice, name="API_KEY", value="sk-live-123456")
+    workflow = make_workflow(alice, [{"id": "a", "type": "noop"}])
+    grant_set(workflow=workflow, user=bob, role="editor", granted_by=alice)
+    leaking = {"nodes": [{"id": "leak", "type": "set", "params": {"values": {"key": "{{ secrets.API_KEY }}"}}}]}
+    workflow_services.workflow_update(workflow=workflow, user=bob, data={"definition": leaking})
+    editor = APIClient()
+    editor.force_authenticate(bob)
+
+    body = editor.post(f"/api/v1/workflows/{workflow.pk}/run/", {"mode": "sync"}, format="json").json()
+
+    assert body["status"] == "failed"
+    assert "only available to versions the workflow's owner saved or published" in body["error"]
+    assert "sk-live-123456" not in str(body)
+    workflow_services.workflow_publish(workflow=workflow, user=alice, number=2)
+    published = editor.post(f"/api/v1/workflows/{workflow.pk}/run/", {"mode": "sync"}, format="json").json()
+    assert published["output"] == {"leak": {"key": "[redacted]"}}
