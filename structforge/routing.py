@@ -1,3 +1,5 @@
 """WebSocket routes of every app, mounted by `structforge.asgi` behind auth and origin checks."""
 
-websocket_urlpatterns: list = []
+from executions.routing import websocket_urlpatterns as execution_routes
+
+websocket_urlpatterns: list = [*execution_routes]
