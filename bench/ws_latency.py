@@ -1,0 +1,284 @@
+"""WebSocket latency under load: from a node's state change being committed by a worker to a
+WebSocket client receiving it, while about 100 workflows per second run.
+
+Run: .venv/bin/python bench/ws_latency.py [--rates 10,100] [--seconds 30] [--probes 5] [--workers 2]
+     [--concurrency 2] [--reset-db]
+
+Uses the benchmark database, Redis database and queue prefix of bench/_harness.py, a real
+`daphne structforge.asgi:application` and real `celery -A structforge worker` processes.
+
+- Load: a 3-node `noop` chain submitted with `execution_start` (trigger webhook, normal queue)
+  at each of `--rates` per second for `--seconds`, by a user of its own. What the workers do not
+  start within the window is cancelled before the next rate.
+- Probes: `--probes` per second, a user of their own starts a 3-node chain (trigger api, high
+  queue) due half a second later, connects to `/ws/executions/{id}/?token=…` before it starts,
+  and reads until the server closes the socket after the final state.
+- Latency of one node event: the client's clock when the frame arrived minus the event's
+  `finished_at`, which the worker takes just before the checkpoint that commits it (the same
+  machine, so the same clock). It covers the commit, the publisher thread (Redis state + seq),
+  the channel layer, daphne and the client.
+
+Nothing asserts: it prints a table, recorded in docs/benchmarks.md ("WebSocket latency").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import _harness
+
+# The environment must be set before Django's settings load, so before argparse runs.
+_harness.setup(reset="--reset-db" in sys.argv)
+
+import httpx  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from knox.models import AuthToken  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from executions.models import Execution, ExecutionStatus, Trigger  # noqa: E402
+from executions.services import execution_start  # noqa: E402
+from workflows.models import Workflow  # noqa: E402
+from workflows.services import workflow_create  # noqa: E402
+
+LOAD_USER = "bench-ws-load"
+PROBE_USER = "bench-ws-probe"
+PROBE_DELAY_S = 0.5  # time for the probe's socket to connect before its run is due
+TIMEOUT_S = 120.0
+CHAIN = {
+    "nodes": [{"id": "a", "type": "noop"}, {"id": "b", "type": "noop"}, {"id": "c", "type": "noop"}],
+    "edges": [{"source": "a", "target": "b"}, {"source": "b", "target": "c"}],
+    "settings": {},
+}
+
+
+def fresh_user(username: str):
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    # Earlier runs' executions would only slow the database down.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM executions_noderun WHERE execution_id IN "
+            "(SELECT id FROM executions_execution WHERE owner_id = %s)",
+            [user.pk],
+        )
+        cursor.execute("DELETE FROM executions_execution WHERE owner_id = %s", [user.pk])
+    return user
+
+
+def chain_workflow(user) -> Workflow:
+    for workflow in Workflow.objects.filter(owner=user, name="ws chain").order_by("pk"):
+        if workflow.definition == CHAIN:
+            return workflow
+    return workflow_create(owner=user, name="ws chain", definition=CHAIN)
+
+
+class Daphne:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.log_path = Path(tempfile.gettempdir()) / f"structforge-bench-daphne-{self.port}.log"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Daphne:
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        command.append("structforge.asgi:application")
+        self.log_file = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            command,
+            cwd=_harness.ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=2)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"daphne did not start: {self.log_path.read_text()[-2000:]}")
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log_file.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def submit_load(workflow: Workflow, rate: float, seconds: float, submitted: list[int]) -> None:
+    """`rate` runs a second, on schedule: a late submission is not made up by a burst."""
+    try:
+        started = time.monotonic()
+        for index in range(int(rate * seconds)):
+            due = started + index / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            execution = execution_start(workflow=workflow, trigger=Trigger.WEBHOOK, triggered_by=None)
+            submitted.append(execution.pk)
+    finally:
+        connection.close()
+
+
+def start_probe(workflow: Workflow, user) -> int:
+    execution = execution_start(workflow=workflow, trigger=Trigger.API, triggered_by=user, delay_s=PROBE_DELAY_S)
+    return execution.pk
+
+
+async def probe(
+    daphne: Daphne, pool: ThreadPoolExecutor, workflow: Workflow, user, token: str, latencies: list[float]
+) -> str:
+    loop = asyncio.get_running_loop()
+    execution_id = await loop.run_in_executor(pool, start_probe, workflow, user)
+    url = f"ws://127.0.0.1:{daphne.port}/ws/executions/{execution_id}/?token={token}"
+    measured = []
+    async with connect(url, origin=daphne.url, proxy=None, open_timeout=TIMEOUT_S) as ws:
+        async for frame in ws:
+            arrived = time.time()
+            message = json.loads(frame)
+            if message["type"] == "snapshot" and message["execution"]["status"] != ExecutionStatus.PENDING:
+                return "late"  # the run started before the socket was ready: not a clean sample
+            if message["type"] == "node" and message.get("finished_at"):
+                measured.append((arrived - datetime.fromisoformat(message["finished_at"]).timestamp()) * 1000)
+    latencies.extend(measured)
+    return "measured"
+
+
+async def run_probes(daphne, pool, workflow, user, token, rate: float, seconds: float, latencies) -> dict[str, int]:
+    tasks = []
+    started = time.monotonic()
+    for index in range(int(rate * seconds)):
+        pause = started + index / rate - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        tasks.append(
+            asyncio.create_task(asyncio.wait_for(probe(daphne, pool, workflow, user, token, latencies), TIMEOUT_S))
+        )
+    outcomes: dict[str, int] = {}
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        key = result if isinstance(result, str) else type(result).__name__
+        outcomes[key] = outcomes.get(key, 0) + 1
+    return outcomes
+
+
+def stop_load(user) -> None:
+    """Cancel the load's runs that have not started (a rate above what the workers sustain leaves a
+    backlog) and wait for the running ones, so the next rate starts from an idle system."""
+    Execution.objects.filter(owner=user, status=ExecutionStatus.PENDING).update(
+        status=ExecutionStatus.CANCELLED, finished_at=timezone.now()
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    while Execution.objects.filter(owner=user, status=ExecutionStatus.RUNNING).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the load's running executions did not end")
+        time.sleep(0.2)
+
+
+def measure(daphne, pool, args, rate: float, users, workflows, token) -> list[str]:
+    """One window at `rate`: the table row."""
+    load_user, probe_user = users
+    load_workflow, probe_workflow = workflows
+    latencies: list[float] = []
+    submitted: list[int] = []
+    window_start = timezone.now()
+    loader = threading.Thread(target=submit_load, args=(load_workflow, rate, args.seconds, submitted), daemon=True)
+    loader.start()
+    outcomes = asyncio.run(
+        run_probes(daphne, pool, probe_workflow, probe_user, token, args.probes, args.seconds, latencies)
+    )
+    loader.join()
+    window_end = window_start + timedelta(seconds=args.seconds)
+    finished = Execution.objects.filter(
+        owner=load_user, status=ExecutionStatus.SUCCESS, finished_at__gte=window_start, finished_at__lt=window_end
+    ).count()
+    stop_load(load_user)
+    print(f"rate {rate:g}/s: probes {outcomes}", flush=True)
+    if not latencies:
+        return [f"{rate:g}", f"{finished / args.seconds:.0f}", "0", "-", "-", "-", "-"]
+    return [
+        f"{rate:g}",
+        f"{finished / args.seconds:.0f}",
+        str(len(latencies)),
+        f"{_harness.percentile(latencies, 0.5):.1f}",
+        f"{_harness.percentile(latencies, 0.9):.1f}",
+        f"{_harness.percentile(latencies, 0.99):.1f}",
+        f"{max(latencies):.1f}",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--rates", default="10,100", help="load workflows submitted per second, one window each (comma-separated)"
+    )
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each window")
+    parser.add_argument("--probes", type=float, default=5.0, help="watched workflows started per second")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--concurrency", type=int, default=2, help="pool processes per worker")
+    parser.add_argument("--reset-db", action="store_true")
+    args = parser.parse_args()
+    rates = [float(rate) for rate in args.rates.split(",")]
+
+    _harness.stop_workers_on_signals()
+    users = (fresh_user(LOAD_USER), fresh_user(PROBE_USER))
+    workflows = (chain_workflow(users[0]), chain_workflow(users[1]))
+    AuthToken.objects.filter(user=users[1]).delete()
+    _, token = AuthToken.objects.create(user=users[1])
+    machine = _harness.machine()
+
+    workers = [_harness.Worker(concurrency=args.concurrency) for _ in range(args.workers)]
+    pool = ThreadPoolExecutor(max_workers=4)
+    rows = []
+    try:
+        for worker in workers:
+            worker.start()
+        with Daphne() as daphne:
+            # A warm-up probe: daphne and the workers load everything on first use.
+            asyncio.run(run_probes(daphne, pool, workflows[1], users[1], token, 1, 1, []))
+            for rate in rates:
+                rows.append(measure(daphne, pool, args, rate, users, workflows, token))
+    finally:
+        pool.shutdown(wait=False)
+        _harness.stop_all_workers()
+
+    print()
+    for name, value in machine.items():
+        print(f"{name:>13}: {value}")
+    print(
+        f"\n{args.seconds:g} s per rate, {args.probes:g} watched runs/s, "
+        f"{args.workers} worker(s) x {args.concurrency} processes\n"
+    )
+    headers = ["offered/s", "finished/s", "node events", "p50 ms", "p90 ms", "p99 ms", "max ms"]
+    print(_harness.table(headers, rows, align=">" * len(headers)))
+
+
+if __name__ == "__main__":
+    main()
