@@ -42,9 +42,20 @@ def _worker_count() -> int:
         return 0
 
 
+def _scheduler_status() -> str:
+    # Beat (or the standalone process's beat thread) marks the cache every few seconds.
+    from scheduling import heartbeat
+
+    return heartbeat.status()
+
+
 @require_GET
 def healthz(request):
-    report: dict[str, object] = {"database": _database_status(), "broker": _broker_status()}
+    report: dict[str, object] = {
+        "database": _database_status(),
+        "broker": _broker_status(),
+        "scheduler": _scheduler_status(),
+    }
     healthy = all(value == "ok" for value in report.values())
     report["workers"] = _worker_count() if report["broker"] == "ok" else 0
     return JsonResponse(report, status=200 if healthy else 503)

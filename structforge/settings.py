@@ -169,7 +169,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 STRUCTFORGE_QUEUE_PREFIX = env_str("STRUCTFORGE_QUEUE_PREFIX", "")
 CELERY_TASK_QUEUES = (Queue(f"{STRUCTFORGE_QUEUE_PREFIX}high"), Queue(f"{STRUCTFORGE_QUEUE_PREFIX}normal"))
 CELERY_TASK_DEFAULT_QUEUE = f"{STRUCTFORGE_QUEUE_PREFIX}normal"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler (system periodic tasks, editable in the admin) plus a
+# timing wheel for user schedules (scheduling/beat.py, docs/scheduling.md).
+CELERY_BEAT_SCHEDULER = "scheduling.beat:StructForgeScheduler"
 # A message a worker took but did not acknowledge (the worker died) goes back to the queue after
 # this long. Runs that last longer are not harmed: a second delivery of a run whose worker still
 # heartbeats is dropped (executions/engine.py).
@@ -250,6 +252,22 @@ STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH = env_int("STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH",
 STRUCTFORGE_NODE_LOG_LINES = env_int("STRUCTFORGE_NODE_LOG_LINES", 100)
 STRUCTFORGE_HTTP_MAX_RESPONSE_BYTES = env_int("STRUCTFORGE_HTTP_MAX_RESPONSE_BYTES", 10 * 1024 * 1024)
 STRUCTFORGE_EXECUTION_TIMEOUT_S = env_float("STRUCTFORGE_EXECUTION_TIMEOUT_S", 3600.0)
+
+# --- Scheduling (scheduling/, docs/scheduling.md) -----------------------------------------------
+# Most schedules the workflows of one owner may have.
+STRUCTFORGE_USER_MAX_SCHEDULES = env_int("STRUCTFORGE_USER_MAX_SCHEDULES", 100)
+# How often beat reads schedule changes (an indexed `updated_at` query), and how often it sweeps
+# the whole table in small batches as a backstop.
+STRUCTFORGE_SCHEDULER_SYNC_S = env_float("STRUCTFORGE_SCHEDULER_SYNC_S", 0.5)
+STRUCTFORGE_SCHEDULER_SWEEP_S = env_float("STRUCTFORGE_SCHEDULER_SWEEP_S", 600.0)
+# A run reached later than this after its time was missed: the schedule's misfire policy decides.
+STRUCTFORGE_SCHEDULE_MISFIRE_GRACE_S = env_float("STRUCTFORGE_SCHEDULE_MISFIRE_GRACE_S", 60.0)
+# Most runs waiting behind a running one, per schedule, with overlap_policy "queue".
+STRUCTFORGE_SCHEDULE_QUEUE_LIMIT = env_int("STRUCTFORGE_SCHEDULE_QUEUE_LIMIT", 10)
+# Fire records (which occurrence started which execution) older than this are deleted.
+STRUCTFORGE_SCHEDULE_FIRE_RETENTION_DAYS = env_int("STRUCTFORGE_SCHEDULE_FIRE_RETENTION_DAYS", 30)
+# /healthz reports the scheduler down when it has not ticked for this long.
+STRUCTFORGE_SCHEDULER_STALE_S = env_float("STRUCTFORGE_SCHEDULER_STALE_S", 30.0)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("sharing.urls")),
     path("", include("workflows.urls")),
     path("", include("executions.urls")),
+    path("", include("scheduling.urls")),
     path("", include("templates_app.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

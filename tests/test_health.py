@@ -1,9 +1,12 @@
 """`GET /healthz`: 200 when every part answers, 503 naming the part that does not."""
 
 import pytest
+from django.core.cache import cache
 from django.db import OperationalError
+from django.utils import timezone
 
 import structforge.health
+from scheduling import heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -16,12 +19,43 @@ def parts(response) -> dict:
     return {part: body[part] for part in ("database", "broker")}
 
 
-def test_healthz_is_200_when_database_and_broker_answer(api_client):
+@pytest.fixture(autouse=True)
+def scheduler_ticking():
+    """The scheduler has just marked its heartbeat, as a running beat does every few seconds."""
+    heartbeat.beat()
+    yield
+    cache.delete(heartbeat.HEARTBEAT_KEY)
+
+
+def test_healthz_is_200_when_database_broker_and_scheduler_answer(api_client):
     response = api_client.get("/healthz")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert parts(response) == {"database": "ok", "broker": "ok"}
+    assert response.json()["scheduler"] == "ok"
+
+
+def test_healthz_is_503_naming_the_scheduler_when_it_never_ticked(api_client):
+    cache.delete(heartbeat.HEARTBEAT_KEY)
+
+    response = api_client.get("/healthz")
+
+    assert response.status_code == 503
+    assert (parts(response), response.json()["scheduler"]) == (
+        {"database": "ok", "broker": "ok"},
+        "error: no heartbeat",
+    )
+
+
+def test_healthz_is_503_naming_the_scheduler_when_its_last_tick_is_old(api_client, settings):
+    settings.STRUCTFORGE_SCHEDULER_STALE_S = 30
+    cache.set(heartbeat.HEARTBEAT_KEY, timezone.now().timestamp() - 45)
+
+    response = api_client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["scheduler"] == "error: last tick 45 s ago"
 
 
 def test_healthz_is_503_naming_the_broker_when_redis_is_unreachable(api_client, settings):

@@ -1,5 +1,6 @@
-"""Everything in one process on the embedded default: web (HTTP + WebSocket) over ASGI, and a
-Celery worker on the in-memory broker, running the same engine code as production."""
+"""Everything in one process on the embedded default: web (HTTP + WebSocket) over ASGI, a Celery
+worker on the in-memory broker and the beat scheduler in a thread, running the same engine and
+scheduler code as production."""
 
 import os
 
@@ -18,10 +19,15 @@ class Command(BaseCommand):
         from django.conf import settings
 
         from executions.worker import start_in_process_worker
+        from scheduling.beat import start_in_process_beat
 
         if settings.REDIS_URL:
-            self.stdout.write("REDIS_URL is set: start `celery -A structforge worker` beside this process.")
+            self.stdout.write(
+                "REDIS_URL is set: start `celery -A structforge worker` and `celery -A structforge beat` "
+                "beside this process."
+            )
         else:
             start_in_process_worker(concurrency=settings.STRUCTFORGE_STANDALONE_WORKERS)
+            start_in_process_beat()
         self.stdout.write(f"StructForge on http://{host}:{port}/  (API /api/v1/docs/, admin /admin/)")
         uvicorn.run("structforge.asgi:application", host=host, port=port, log_level="info", lifespan="off")
