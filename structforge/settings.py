@@ -84,7 +84,9 @@ if DATABASE_URL:
         "default": dj_database_url.parse(
             # 0 by default: under ASGI every request thread would otherwise keep its own connection
             # open and a burst of requests exhausts PostgreSQL's max_connections.
-            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+            conn_health_checks=True,
         )
     }
     # A list query over many shared workflows crosses the JIT cost threshold, and compiling it
