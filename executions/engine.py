@@ -62,6 +62,15 @@ def run_claimed(claim: Claim) -> None:
         Runner(claim).run()
     except LostClaim:
         logger.warning("execution %s attempt %s was taken over by another worker", claim.execution_id, claim.attempt)
+    except Exception as exc:  # a bug in the engine must end the run, not leave it to be retried forever
+        logger.exception("execution %s failed inside the engine", claim.execution_id)
+        try:
+            checkpoints.finish(
+                claim, status=ExecutionStatus.FAILED, error=f"Internal error: {exc.__class__.__name__}: {exc}"[:4000]
+            )
+        except LostClaim:
+            return
+        live.announce_finished(claim.execution_id, ExecutionStatus.FAILED)
 
 
 @dataclass(order=True)
