@@ -22,25 +22,7 @@ RECENT_FIRES = 20
 class ScheduledTaskAdminForm(forms.ModelForm):
     class Meta:
         model = ScheduledTask
-        fields = [
-            "workflow",
-            "kind",
-            "cron_expression",
-            "timezone",
-            "run_at",
-            "delay_s",
-            "backoff",
-            "backoff_factor",
-            "backoff_max_delay_s",
-            "input",
-            "enabled",
-            "misfire_policy",
-            "catch_up_max",
-            "overlap_policy",
-            "jitter_s",
-            "pause_after_failures",
-            "max_runs",
-        ]
+        fields = ["workflow", *services.EDITABLE_FIELDS]
 
     def changes(self) -> dict[str, Any]:
         names = self.changed_data if self.instance.pk else list(self.cleaned_data)
