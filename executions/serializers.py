@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from executions.admission import Waiting, waiting_for
+from executions.live import live_state
 from executions.models import Execution, NodeRun
 
 
@@ -70,16 +72,47 @@ class ExecutionListSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+PROGRESS_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {"finished": {"type": "integer"}, "total": {"type": "integer"}},
+}
+
+
 class ExecutionSerializer(ExecutionListSerializer):
     nodes = NodeRunSerializer(source="node_runs", many=True, read_only=True)
     waiting_reason = serializers.SerializerMethodField(
         help_text="For a pending run: the limit it waits for (delay, global, workflow, user), else null."
     )
     position = serializers.SerializerMethodField(help_text="For a waiting run: its place among those waiting alike.")
+    progress = serializers.SerializerMethodField(
+        help_text="While the run is live: finished and total nodes, from the live state kept in Redis."
+    )
 
     class Meta(ExecutionListSerializer.Meta):
-        fields = [*ExecutionListSerializer.Meta.fields, "waiting_reason", "position", "definition", "nodes"]
+        fields = [
+            *ExecutionListSerializer.Meta.fields,
+            "waiting_reason",
+            "position",
+            "progress",
+            "definition",
+            "nodes",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {"finished": {"type": "integer"}, "total": {"type": "integer"}},
+        }
+    )
+    def get_progress(self, execution: Execution) -> dict | None:
+        # Read from the live state only while the run is live; PostgreSQL stays the truth.
+        if execution.status != "running":
+            return None
+        state = live_state(execution.pk)
+        return state.get("progress") if state else None
 
     def _waiting(self, execution: Execution) -> Waiting:
         if not hasattr(execution, "_waiting"):

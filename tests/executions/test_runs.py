@@ -399,3 +399,19 @@ def test_a_version_an_editor_saved_cannot_read_the_owners_secrets(worker, alice,
     workflow_services.workflow_publish(workflow=workflow, user=alice, number=2)
     published = editor.post(f"/api/v1/workflows/{workflow.pk}/run/", {"mode": "sync"}, format="json").json()
     assert published["output"] == {"leak": {"key": "[redacted]"}}
+
+
+def test_the_detail_of_a_live_run_shows_its_progress_from_the_live_state(worker, alice, client):
+    workflow = make_workflow(
+        alice,
+        [{"id": "first", "type": "noop"}, {"id": "wait", "type": "delay", "params": {"seconds": 0.8}}],
+        [{"source": "first", "target": "wait"}],
+    )
+    execution = Execution.objects.get(pk=run(client, workflow)["id"])
+    wait_until(lambda: execution.node_runs.filter(node_id="wait", status="running").exists())
+
+    live = client.get(f"/api/v1/executions/{execution.pk}/").json()
+
+    assert (live["status"], live["progress"]) == ("running", {"finished": 1, "total": 2})
+    wait_for(execution, "success")
+    assert client.get(f"/api/v1/executions/{execution.pk}/").json()["progress"] is None
