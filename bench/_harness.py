@@ -255,3 +255,54 @@ def machine() -> dict[str, str]:
         f"redis-py {redis.__version__}",
         "load average": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
     }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Daphne:
+    """`daphne structforge.asgi:application` on a free port, with this process's environment."""
+
+    def __init__(self, *, name: str = "daphne") -> None:
+        self.port = free_port()
+        self.log_path = Path(tempfile.gettempdir()) / f"structforge-bench-{name}-{self.port}.log"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Daphne:
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        command.append("structforge.asgi:application")
+        self.log_file = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            # Under ASGI each request's sync code runs in its own thread; persistent connections
+            # would let a burst of requests exhaust max_connections.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_CONN_MAX_AGE": "0"},
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=2)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"daphne did not start: {self.log_path.read_text()[-2000:]}")
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log_file.close()

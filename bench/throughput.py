@@ -30,9 +30,6 @@ import glob
 import io
 import os
 import pstats
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -100,52 +97,6 @@ def workflow_of(user, name: str = "one node") -> Workflow:
     return workflow_create(owner=user, name=name, definition=ONE_NODE)
 
 
-class Daphne:
-    """`daphne structforge.asgi:application` on a free port (copied from bench/ws_latency.py)."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.log_path = Path(tempfile.gettempdir()) / f"structforge-bench-tp-daphne-{self.port}.log"
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Daphne:
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-        command.append("structforge.asgi:application")
-        self.log_file = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            command,
-            cwd=_harness.ROOT,
-            # Django under ASGI runs each request's sync code in a fresh thread; with the default
-            # DATABASE_CONN_MAX_AGE=60 every such thread keeps its connection and a burst of
-            # requests exhausts max_connections (seen here: 500s, "too many clients already").
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_CONN_MAX_AGE": "0"},
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                httpx.get(f"{self.url}/healthz", timeout=2)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"daphne did not start: {self.log_path.read_text()[-2000:]}")
-
-    def __exit__(self, *exc_info) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.log_file.close()
-
-
 # --- case 1 and 2 --------------------------------------------------------------------------------
 
 
@@ -164,7 +115,7 @@ async def _post_all(url: str, token: str, count: int) -> list[int]:
     return statuses
 
 
-def submit(workflow: Workflow, user, count: int, daphne: Daphne | None, token: str) -> tuple[float, dict]:
+def submit(workflow: Workflow, user, count: int, daphne: _harness.Daphne | None, token: str) -> tuple[float, dict]:
     """Submit `count` runs; returns seconds spent submitting and the HTTP status counts."""
     started = time.perf_counter()
     statuses: dict = {}
@@ -246,7 +197,7 @@ def throughput(args) -> list[str]:
         worker_env["BENCH_PROFILE_DIR"] = profile_dir
     out: list[str] = []
     workers = [_harness.Worker(concurrency=1, include=("bench.celery_tasks",), extra_env=worker_env) for _ in range(2)]
-    daphne = None if args.in_process else Daphne()
+    daphne = None if args.in_process else _harness.Daphne(name="tp")
     try:
         for worker in workers:
             worker.start()

@@ -26,12 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +40,6 @@ from bench import _harness
 # The environment must be set before Django's settings load, so before argparse runs.
 _harness.setup(reset="--reset-db" in sys.argv)
 
-import httpx  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -88,51 +82,6 @@ def chain_workflow(user) -> Workflow:
     return workflow_create(owner=user, name="ws chain", definition=CHAIN)
 
 
-class Daphne:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.log_path = Path(tempfile.gettempdir()) / f"structforge-bench-daphne-{self.port}.log"
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Daphne:
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-        command.append("structforge.asgi:application")
-        self.log_file = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            command,
-            cwd=_harness.ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                httpx.get(f"{self.url}/healthz", timeout=2)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"daphne did not start: {self.log_path.read_text()[-2000:]}")
-
-    def __exit__(self, *exc_info) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.log_file.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def submit_load(workflow: Workflow, rate: float, seconds: float, submitted: list[int]) -> None:
     """`rate` runs a second, on schedule: a late submission is not made up by a burst."""
     try:
@@ -154,7 +103,7 @@ def start_probe(workflow: Workflow, user) -> int:
 
 
 async def probe(
-    daphne: Daphne, pool: ThreadPoolExecutor, workflow: Workflow, user, token: str, latencies: list[float]
+    daphne: _harness.Daphne, pool: ThreadPoolExecutor, workflow: Workflow, user, token: str, latencies: list[float]
 ) -> str:
     loop = asyncio.get_running_loop()
     execution_id = await loop.run_in_executor(pool, start_probe, workflow, user)
@@ -260,7 +209,7 @@ def main() -> None:
     try:
         for worker in workers:
             worker.start()
-        with Daphne() as daphne:
+        with _harness.Daphne(name="ws") as daphne:
             # A warm-up probe: daphne and the workers load everything on first use.
             asyncio.run(run_probes(daphne, pool, workflows[1], users[1], token, 1, 1, []))
             for rate in rates:

@@ -7,7 +7,7 @@ lambdas, assignments or powers, so every evaluation ends, within the bounds in l
 
 The language (Jinja-flavoured):
 
-- Literals: `1`, `2.5`, `'text'` / `"text"` (escapes \\n \\t \\r \\\\ \\' \\" \\/ \\uXXXX),
+- Literals: `1`, `2.5`, `'text'` / `"text"` (escapes \\n \\t \\r \\\\ \\' \\" \\/ \\u plus four hex digits),
   `true false null` (also `True False None`), `[1, 2]`, `{"key": value}` (keys are quoted).
 - Names: only the roots of the scope handed in (`input`, `nodes`, `secrets`); a name starting
   with `_` is refused when parsing, wherever it appears.
