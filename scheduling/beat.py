@@ -19,6 +19,8 @@ with ten schedules or a hundred thousand:
 from __future__ import annotations
 
 import logging
+import math
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -34,8 +36,8 @@ from scheduling.wheel import TimingWheel
 
 logger = logging.getLogger(__name__)
 
-# A change whose transaction committed up to this long after a later change was read is still
-# seen by the next sync (it re-reads that window; re-reading a row is harmless).
+# A change whose transaction committed up to this long after it was written is still seen by the
+# next sync (each sync re-reads the rows changed this recently; re-reading a row is harmless).
 SYNC_LOOKBACK_S = 5.0
 SWEEP_BATCH = 2000
 HEARTBEAT_EVERY_S = 2.0
@@ -86,21 +88,29 @@ class UserSchedules:
         for pk, fire_at in rows.iterator(chunk_size=10_000):
             self.wheel.add(pk, _ts(fire_at))
         self.loaded = True
-        self.next_sync = _ts(now) + settings.STRUCTFORGE_SCHEDULER_SYNC_S
+        self.next_sync = self._next_sync_at(now)
         logger.info("scheduler loaded %s enabled schedules", len(self.wheel))
         return len(self.wheel)
 
     def sync(self, now: datetime) -> int:
-        """Read the schedules changed since the last sync (indexed on updated_at)."""
-        since = self.high_water - timedelta(seconds=SYNC_LOOKBACK_S)
+        """Read the schedules changed since the last sync (indexed on updated_at): everything newer
+        than the newest change seen, and everything of the last SYNC_LOOKBACK_S, so that a change
+        whose transaction committed a little after a later one was read is still seen. Nothing
+        else: a quiet table costs an empty index range."""
+        since = min(self.high_water, now - timedelta(seconds=SYNC_LOOKBACK_S))
         rows = ScheduledTask.objects.filter(updated_at__gt=since).values_list("pk", "enabled", "fire_at", "updated_at")
         count = 0
         for pk, enabled, fire_at, updated_at in rows:
             self._apply(pk, enabled, fire_at)
             self.high_water = max(self.high_water, updated_at)
             count += 1
-        self.next_sync = _ts(now) + settings.STRUCTFORGE_SCHEDULER_SYNC_S
+        self.next_sync = self._next_sync_at(now)
         return count
+
+    def _next_sync_at(self, now: datetime) -> float:
+        # On a grid of SYNC_S, so that syncs share their wakes with the whole-second fires.
+        period = settings.STRUCTFORGE_SCHEDULER_SYNC_S
+        return (math.floor(_ts(now) / period) + 1) * period
 
     def sweep_step(self, now: datetime) -> None:
         """One batch of the periodic full re-read: a backstop, one batch per tick so that it never
@@ -178,8 +188,9 @@ class UserSchedules:
         return self.wait_s(timezone.now())
 
     def wait_s(self, now: datetime) -> float:
+        # (The heartbeat rides on these wakes: there is one at least every SYNC_S.)
         ts = _ts(now)
-        wakes = [self.next_sync, self.next_heartbeat]
+        wakes = [self.next_sync]
         next_timer = self.wheel.next_time(ts)
         if next_timer is not None:
             wakes.append(next_timer)
@@ -198,16 +209,28 @@ class StructForgeScheduler(DatabaseScheduler):
 
     def __init__(self, *args, **kwargs) -> None:
         self.user_schedules: UserSchedules | None = None
+        self._system_next = 0.0  # (monotonic) when DatabaseScheduler wants its next tick
         super().__init__(*args, **kwargs)
 
     def setup_schedule(self) -> None:
         super().setup_schedule()
+        # Beat is one long-lived thread: it keeps its database connection whatever
+        # CONN_MAX_AGE says for web requests (DatabaseScheduler closes "old" connections on
+        # every tick, and a new connection per tick costs more than the tick's work).
+        # The copy is this thread's own: web threads keep theirs (the standalone process).
+        connection.settings_dict = {**connection.settings_dict, "CONN_MAX_AGE": None}
+        if connection.connection is not None:
+            connection.close_at = None
         self.user_schedules = UserSchedules(now=timezone.now())
 
     def tick(self, *args, **kwargs) -> float:
         user_wait = self.user_schedules.tick() if self.user_schedules is not None else self.max_interval
-        system_wait = super().tick(*args, **kwargs)
-        return min(user_wait, system_wait if system_wait is not None else self.max_interval)
+        # DatabaseScheduler ticks when it asked to (its next due task, at most max_interval away),
+        # as under stock beat, not at every wake of the wheel.
+        if time.monotonic() >= self._system_next:
+            system_wait = super().tick(*args, **kwargs)
+            self._system_next = time.monotonic() + (system_wait if system_wait is not None else self.max_interval)
+        return max(0.0, min(user_wait, self._system_next - time.monotonic()))
 
 
 def start_in_process_beat():

@@ -70,8 +70,9 @@ class ScheduledTask(models.Model):
     fire_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_run_time = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Bumped by every write, the scheduler's included: beat picks up changes with an indexed
-    # `updated_at > last seen` query instead of re-reading the table.
+    # Bumped by every change beat must learn about (an edit; a run's end that plans the next
+    # one), not by beat's own fires: beat picks up changes with an indexed `updated_at > last
+    # seen` query instead of re-reading the table.
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:

@@ -29,8 +29,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
@@ -89,6 +89,21 @@ EDITABLE_FIELDS = (
     "max_runs",
 )
 ACTIVE_EXECUTION_STATUSES = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+# What deciding a fire reads of a schedule (a claim loads no more).
+CLAIM_FIELDS = (
+    "kind",
+    "cron_expression",
+    "timezone",
+    "enabled",
+    "next_run_time",
+    "fire_at",
+    "misfire_policy",
+    "catch_up_max",
+    "overlap_policy",
+    "jitter_s",
+    "max_runs",
+    "run_count",
+)
 # Fired occurrences per message to the workers.
 DISPATCH_CHUNK = 50
 # A fired occurrence whose run has not started after this long is sent to the workers again
@@ -359,11 +374,15 @@ def plan_fire(schedule: ScheduledTask, *, now: datetime, grace_s: float) -> Fire
     horizon = now - timedelta(seconds=schedule.jitter_s)
     wanted = schedule.catch_up_max if policy == MisfirePolicy.CATCH_UP else 1
     also_due: list[datetime] = []
-    for occurrence in cron.iter_after(parsed, due):
-        if occurrence > horizon or len(also_due) >= wanted:
-            break
-        also_due.append(occurrence)
-    next_run_time = cron.next_after(parsed, max(due, horizon))
+    following = cron.next_after(parsed, due)
+    if following is not None and following > horizon:
+        next_run_time = following  # the usual case: nothing else is due yet (one calendar walk)
+    else:
+        for occurrence in cron.iter_after(parsed, due):
+            if occurrence > horizon or len(also_due) >= wanted:
+                break
+            also_due.append(occurrence)
+        next_run_time = cron.next_after(parsed, max(due, horizon))
     if not also_due and late_s <= grace_s:
         return FirePlan(occurrences=(due,), next_run_time=next_run_time)
     if policy == MisfirePolicy.SKIP:
@@ -427,9 +446,23 @@ def _decide_overlap(schedule: ScheduledTask, plan: FirePlan, now: datetime) -> l
     return fires
 
 
-def _claim(schedule: ScheduledTask, now: datetime) -> tuple[list[ScheduleFire], datetime | None] | None:
-    """Decide one due schedule's fire and claim it: the conditional update keyed on the schedule and
-    the occurrence it read. None when the claim matched nothing (fired or changed meanwhile)."""
+@dataclass
+class _Claim:
+    """What a fire writes to its schedule row, decided before anything is written."""
+
+    schedule: ScheduledTask
+    fires: list[ScheduleFire]
+    next_run_time: datetime | None
+    fire_at: datetime | None
+    enabled: bool
+    reason: str
+    runs: int
+    log: str
+
+
+def _decide(schedule: ScheduledTask, now: datetime) -> _Claim:
+    """Decide one due schedule's fire: the runs (misfire and overlap policies), the next time, and
+    whether the schedule turns itself off. Reads only (the overlap policy's)."""
     try:
         plan = plan_fire(schedule, now=now, grace_s=settings.STRUCTFORGE_SCHEDULE_MISFIRE_GRACE_S)
     except Exception as exc:  # a row the services never wrote (raw SQL, an old bug): off, with why
@@ -441,7 +474,7 @@ def _claim(schedule: ScheduledTask, now: datetime) -> tuple[list[ScheduleFire], 
     if reason:
         pass  # the plan itself turns the schedule off (a missed once/delay schedule, a bad row)
     elif plan.delete and runs:
-        # A once schedule is removed as soon as its run has started (scheduled_runs_start).
+        # A once schedule is removed as soon as its run has started (scheduled_run_start).
         next_run_time, reason = None, "Fired; removed once its run has started."
     elif schedule.max_runs and schedule.run_count + runs >= schedule.max_runs and schedule.kind == ScheduleKind.CRON:
         # (A delay schedule's last run decides its end, done or given up, when it finishes.)
@@ -450,33 +483,86 @@ def _claim(schedule: ScheduledTask, now: datetime) -> tuple[list[ScheduleFire], 
         reason = "The cron expression has no further fire times."
     # A delay schedule with a run on its way has no next time but stays on: the run's end decides.
     enabled = not reason
-    next_fire_at = _jittered(schedule, next_run_time)
-    claimed = ScheduledTask.objects.filter(pk=schedule.pk, enabled=True, next_run_time=schedule.next_run_time).update(
-        next_run_time=next_run_time,
-        fire_at=next_fire_at,
+    return _Claim(
+        schedule=schedule,
+        fires=fires,
+        next_run_time=next_run_time if enabled else None,
+        fire_at=_jittered(schedule, next_run_time) if enabled else None,
         enabled=enabled,
-        disabled_reason=reason,
-        run_count=F("run_count") + runs,
-        last_run_time=now if runs else F("last_run_time"),
-        updated_at=now,
+        reason=reason,
+        runs=runs,
+        log=(plan.detail or plan.disabled_reason) if plan.misfire else "",
     )
-    if not claimed:
-        return None
-    if plan.misfire:
-        logger.info("schedule %s misfired: %s", schedule.pk, plan.detail or plan.disabled_reason)
-    return fires, (next_fire_at if enabled else None)
+
+
+class _ClaimsLost(Exception):
+    """Some conditional update matched nothing: the batch is rolled back and claimed one by one."""
+
+
+def _claim_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(ScheduledTask._meta.db_table)
+    next_run, fire_at, enabled = quote("next_run_time"), quote("fire_at"), quote("enabled")
+    runs, last_run = quote("run_count"), quote("last_run_time")
+    # updated_at is left alone: this beat updates its own wheel, and a second beat finds the new
+    # time when it reaches the old one. So syncs read only real changes.
+    return (
+        f"UPDATE {table} SET {next_run} = %s, {fire_at} = %s, {enabled} = %s, {quote('disabled_reason')} = %s, "
+        f"{runs} = {runs} + %s, {last_run} = COALESCE(%s, {last_run}) "
+        f"WHERE {quote('id')} = %s AND {enabled} AND {next_run} = %s"
+    )
+
+
+def _apply_claims(claims: list[_Claim], now: datetime, *, one_by_one: bool) -> list[_Claim]:
+    """The claims: each a conditional update keyed on the schedule and the occurrence it read
+    (`next_run_time`), sent together. Returns those that matched."""
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (
+            adapt(claim.next_run_time),
+            adapt(claim.fire_at),
+            claim.enabled,
+            claim.reason,
+            claim.runs,
+            adapt(now) if claim.runs else None,
+            claim.schedule.pk,
+            adapt(claim.schedule.next_run_time),
+        )
+        for claim in claims
+    ]
+    sql = _claim_sql()
+    with connection.cursor() as cursor:
+        if not one_by_one:
+            # One round trip (psycopg pipelines executemany). With the rows locked it always matches.
+            cursor.executemany(sql, rows)
+            if cursor.rowcount != len(rows):
+                raise _ClaimsLost
+            return claims
+        matched = []
+        for claim, row in zip(claims, rows, strict=True):
+            cursor.execute(sql, row)
+            if cursor.rowcount:
+                matched.append(claim)
+        return matched
 
 
 def schedules_fire(*, schedule_ids: Iterable[int], now: datetime | None = None) -> dict[int, datetime | None]:
     """Fire the due occurrences of these schedules, in one transaction (the beat's tick).
 
-    Each occurrence is claimed once (`_claim`) and recorded as a fire; the fires' runs are started
-    by a worker (`start_scheduled_runs_task`, sent once this commits), so beat never waits on
+    Each occurrence is claimed once and recorded as a fire; the fires' runs are started by a
+    worker (`start_scheduled_runs_task`, sent once this commits), so beat never waits on
     execution bookkeeping. Returns, per schedule looked at, its next planned fire time (None: it
     waits for nothing, or is gone).
     """
     now = now or timezone.now()
     ids = sorted(set(schedule_ids))
+    try:
+        return _fire_batch(ids, now, one_by_one=False)
+    except _ClaimsLost:
+        return _fire_batch(ids, now, one_by_one=True)
+
+
+def _fire_batch(ids: list[int], now: datetime, *, one_by_one: bool) -> dict[int, datetime | None]:
     planned: dict[int, datetime | None] = dict.fromkeys(ids)
     with transaction.atomic():
         # Locked in id order, so two beats firing the same schedules never deadlock: the second
@@ -484,22 +570,25 @@ def schedules_fire(*, schedule_ids: Iterable[int], now: datetime | None = None) 
         due = (
             ScheduledTask.objects.select_for_update()
             .filter(pk__in=ids, enabled=True, fire_at__isnull=False)
-            .defer("input")
+            .only(*CLAIM_FIELDS)
             .order_by("pk")
         )
-        fires: list[ScheduleFire] = []
+        claims = []
         for schedule in due:
             if schedule.fire_at > now:
                 planned[schedule.pk] = schedule.fire_at  # moved later meanwhile
-                continue
-            claim = _claim(schedule, now)
-            if claim is not None:
-                fires.extend(claim[0])
-                planned[schedule.pk] = claim[1]
+            else:
+                claims.append(_decide(schedule, now))
+        claims = _apply_claims(claims, now, one_by_one=one_by_one) if claims else []
+        fires = [fire for claim in claims for fire in claim.fires]
         ScheduleFire.objects.bulk_create(fires)
         fired = [fire.pk for fire in fires if fire.status == FireStatus.FIRED]
         if fired:
             transaction.on_commit(partial(dispatch_runs, fired), robust=True)
+    for claim in claims:
+        planned[claim.schedule.pk] = claim.fire_at
+        if claim.log:
+            logger.info("schedule %s misfired: %s", claim.schedule.pk, claim.log)
     return planned
 
 
