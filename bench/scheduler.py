@@ -17,8 +17,9 @@ in the `--window` seconds after the warm-up; CPU (user + system, /proc) over the
 divided by the fires in it; memory is beat's peak RSS. The beat processes are stopped after the
 window, so a run is bounded whatever the size. No worker runs: the scheduler only fires (the
 timing wheel's fires wait for a worker to create their executions). Fire time is the fire's
-`fired_at`, the claim (timing wheel), and the periodic task's `last_run_at`, set just before
-its message is sent (stock).
+`fired_at`, the claim (timing wheel), and the moment the periodic task's message appears in
+the queue, watched every 10 ms (stock; its own `last_run_at` is only written when it stops, and
+celery beat's SIGTERM handler, which does that, can deadlock in a database call).
 
 Uses its own database (structforge_bench_sched, created and migrated when missing), Redis
 database 12 and queue prefix `bench-sched-`; override with BENCH_DATABASE_URL / BENCH_REDIS_URL.
@@ -28,12 +29,14 @@ Prints tables (recorded in docs/benchmarks.md); asserts nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -185,6 +188,33 @@ def memory_mb(pid: int, key: str) -> float:
     return float("nan")
 
 
+class QueueWatcher(threading.Thread):
+    """When each `bench N` periodic task's message lands in the queue: the stock scheduler's fire time."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        import redis
+
+        self.client = redis.Redis.from_url(REDIS_URL)
+        self.queue = f"{QUEUE_PREFIX}normal"
+        self.times: dict[int, datetime] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        seen = 0
+        while not self.done.is_set():
+            length = self.client.llen(self.queue)
+            if length > seen:
+                now = datetime.now(UTC)
+                # Messages are pushed at the head: counted from the tail, the new ones keep their place.
+                for raw in self.client.lrange(self.queue, -length, -(seen + 1)):
+                    name = json.loads(raw)["headers"].get("periodic_task_name") or ""
+                    if name.startswith("bench "):
+                        self.times.setdefault(int(name.split()[1]), now)
+                seen = length
+            self.done.wait(0.01)
+
+
 class Beat:
     def __init__(self, scheduler: str | None) -> None:
         self.log_path = (
@@ -205,12 +235,11 @@ class Beat:
             start_new_session=True,
         )
 
-    def stop(self) -> None:
+    def stop(self, *, kill: bool = False) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             try:
-                # The stock scheduler writes its fired tasks' last_run_at when it stops.
-                self.process.wait(timeout=180)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
@@ -241,15 +270,11 @@ def fire_times_wheel(start: datetime) -> tuple[dict[datetime, list[float]], floa
     return late, (first - start).total_seconds() if first else None
 
 
-def fire_times_stock(start: datetime) -> tuple[dict[datetime, list[float]], float | None]:
-    rows = PeriodicTask.objects.filter(name__startswith="bench ", last_run_at__isnull=False).values_list(
-        "clocked__clocked_time", "last_run_at"
-    )
+def fire_times_stock(start: datetime, times: list[datetime], seen: dict[int, datetime]):
     late: dict[datetime, list[float]] = {}
-    first = None
-    for due, fired in rows:
-        late.setdefault(due, []).append((fired - due).total_seconds())
-        first = fired if first is None or fired < first else first
+    for index, fired in seen.items():
+        late.setdefault(times[index], []).append((fired - times[index]).total_seconds())
+    first = min(seen.values(), default=None)
     return late, (first - start).total_seconds() if first else None
 
 
@@ -266,6 +291,9 @@ def run(kind: str, size: int, pool: list[Workflow], *, rate: float, warmup_s: fl
     insert_s = time.monotonic() - began
     time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()))
 
+    watcher = QueueWatcher()
+    if kind == "stock":
+        watcher.start()
     beat = Beat(None if kind == "wheel" else STOCK)
     window_start = start + timedelta(seconds=warmup_s)
     window_end = window_start + timedelta(seconds=window_s)
@@ -278,9 +306,14 @@ def run(kind: str, size: int, pool: list[Workflow], *, rate: float, warmup_s: fl
         cpu_after = cpu_seconds(beat.process.pid)
         peak_mb = memory_mb(beat.process.pid, "VmHWM")
     finally:
-        beat.stop()
+        # The watcher has the stock scheduler's fires already: no need to wait for its shutdown.
+        beat.stop(kill=kind == "stock")
+        watcher.done.set()
 
-    late, first = fire_times_wheel(beat.started) if kind == "wheel" else fire_times_stock(beat.started)
+    if kind == "wheel":
+        late, first = fire_times_wheel(beat.started)
+    else:
+        late, first = fire_times_stock(beat.started, times, watcher.times)
     measured = [value for due, values in late.items() for value in values if window_start <= due < window_end]
     fired = len(measured)
     missing = max(sum(1 for due in times if window_start <= due < window_end) - fired, 0)

@@ -169,9 +169,12 @@ class UserSchedules:
         try:
             if not self.loaded:
                 self.load(now)
+            # Fire first: what is due now waits for nothing (the claim re-reads each row anyway).
+            # Then read changes, and fire again what they made due.
+            self.fire_due(now)
             if ts >= self.next_sync:
                 self.sync(now)
-            self.fire_due(now)
+                self.fire_due(now)
             self.sweep_step(now)
             if ts >= self.next_reconcile:
                 self.next_reconcile = ts + RECONCILE_EVERY_S
@@ -210,6 +213,7 @@ class StructForgeScheduler(DatabaseScheduler):
     def __init__(self, *args, **kwargs) -> None:
         self.user_schedules: UserSchedules | None = None
         self._system_next = 0.0  # (monotonic) when DatabaseScheduler wants its next tick
+        self._ticking = False
         super().__init__(*args, **kwargs)
 
     def setup_schedule(self) -> None:
@@ -224,13 +228,25 @@ class StructForgeScheduler(DatabaseScheduler):
         self.user_schedules = UserSchedules(now=timezone.now())
 
     def tick(self, *args, **kwargs) -> float:
-        user_wait = self.user_schedules.tick() if self.user_schedules is not None else self.max_interval
-        # DatabaseScheduler ticks when it asked to (its next due task, at most max_interval away),
-        # as under stock beat, not at every wake of the wheel.
-        if time.monotonic() >= self._system_next:
-            system_wait = super().tick(*args, **kwargs)
-            self._system_next = time.monotonic() + (system_wait if system_wait is not None else self.max_interval)
+        self._ticking = True
+        try:
+            user_wait = self.user_schedules.tick() if self.user_schedules is not None else self.max_interval
+            # DatabaseScheduler ticks when it asked to (its next due task, at most max_interval
+            # away), as under stock beat, not at every wake of the wheel.
+            if time.monotonic() >= self._system_next:
+                system_wait = super().tick(*args, **kwargs)
+                self._system_next = time.monotonic() + (system_wait if system_wait is not None else self.max_interval)
+        finally:
+            self._ticking = False
         return max(0.0, min(user_wait, self._system_next - time.monotonic()))
+
+    def sync(self) -> None:
+        if self._ticking:
+            # Called by celery beat's SIGTERM handler in the middle of a tick, possibly inside a
+            # database call: a query now would wait forever for the connection that call holds.
+            # The SystemExit that follows unwinds the tick, and beat syncs again on its way out.
+            return
+        super().sync()
 
 
 def start_in_process_beat():

@@ -10,12 +10,14 @@ import pytest
 from django.core.cache import cache
 from django.db import OperationalError
 from django.db.models import F
+from django_celery_beat.schedulers import DatabaseScheduler
 
 from executions.models import Execution
 from scheduling import heartbeat, services
-from scheduling.beat import UserSchedules
+from scheduling.beat import StructForgeScheduler, UserSchedules
 from scheduling.models import ScheduledTask, ScheduleFire
 from sharing.models import UserQuota
+from structforge.celery import app as celery_app
 from structforge.errors import InvalidInput, QuotaExceeded
 from tests.factories import UserFactory
 from tests.scheduling.conftest import START, Beat, finish
@@ -497,6 +499,26 @@ def test_the_scheduler_marks_its_heartbeat_for_healthz(beat):
     beat.tick()
 
     assert heartbeat.status() == "ok"
+
+
+def test_a_sigterm_in_the_middle_of_a_tick_leaves_the_database_alone(monkeypatch):
+    """celery beat's SIGTERM handler syncs the schedule: inside a database call that would deadlock."""
+    scheduler = StructForgeScheduler(app=celery_app, lazy=True)
+    synced = []
+    monkeypatch.setattr(DatabaseScheduler, "sync", lambda self: synced.append(self))
+    monkeypatch.setattr(DatabaseScheduler, "tick", lambda self, *args, **kwargs: 5.0)
+
+    class SignalledMidTick:
+        def tick(self) -> float:
+            scheduler.close()  # what the SIGTERM handler calls, through beat's service
+            return 1.0
+
+    scheduler.user_schedules = SignalledMidTick()
+    scheduler.tick()
+    assert synced == []
+
+    scheduler.close()  # on beat's way out, after the tick unwound
+    assert synced == [scheduler]
 
 
 def test_a_database_outage_loses_no_due_schedule(beat, workflow, monkeypatch):
