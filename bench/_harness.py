@@ -41,6 +41,8 @@ def setup(*, migrate: bool = True, reset: bool = False) -> None:
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    # The raw-Celery baselines wait for their tasks' results (StructForge's own tasks have none).
+    os.environ["STRUCTFORGE_CELERY_RESULT_BACKEND"] = os.environ["REDIS_URL"]
     os.environ["STRUCTFORGE_QUEUE_PREFIX"] = os.environ.get("BENCH_QUEUE_PREFIX", DEFAULT_QUEUE_PREFIX)
     os.environ["DJANGO_SETTINGS_MODULE"] = "structforge.settings"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -255,6 +257,45 @@ def machine() -> dict[str, str]:
         f"redis-py {redis.__version__}",
         "load average": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
     }
+
+
+def _processes() -> dict[int, tuple[int, float, str]]:
+    """Every process: pid -> (parent pid, CPU seconds used (user + system), command line)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it ended meanwhile
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        found[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks, command)
+    return found
+
+
+def cpu_seconds(*, trees: dict[str, list[int]], commands: dict[str, str]) -> dict[str, float]:
+    """CPU seconds used so far, by role: the process trees rooted at the given pids (a Celery worker
+    and its pool processes), and every process whose command line contains the given text
+    (PostgreSQL's backends, Redis). Take it before and after, and subtract."""
+    processes = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    used = {}
+    for role, roots in trees.items():
+        total, frontier = 0.0, list(roots)
+        while frontier:
+            pid = frontier.pop()
+            if pid in processes:
+                total += processes[pid][1]
+                frontier.extend(children.get(pid, ()))
+        used[role] = total
+    for role, text in commands.items():
+        used[role] = sum(cpu for _, cpu, command in processes.values() if text in command)
+    return used
 
 
 def free_port() -> int:

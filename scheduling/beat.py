@@ -33,6 +33,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from scheduling import heartbeat, services
 from scheduling.models import ScheduledTask
 from scheduling.wheel import TimingWheel
+from structforge.db import keep_connection
 
 logger = logging.getLogger(__name__)
 
@@ -218,13 +219,8 @@ class StructForgeScheduler(DatabaseScheduler):
 
     def setup_schedule(self) -> None:
         super().setup_schedule()
-        # Beat is one long-lived thread: it keeps its database connection whatever
-        # CONN_MAX_AGE says for web requests (DatabaseScheduler closes "old" connections on
-        # every tick, and a new connection per tick costs more than the tick's work).
-        # The copy is this thread's own: web threads keep theirs (the standalone process).
-        connection.settings_dict = {**connection.settings_dict, "CONN_MAX_AGE": None}
-        if connection.connection is not None:
-            connection.close_at = None
+        # DatabaseScheduler closes "old" connections on every tick.
+        keep_connection()
         self.user_schedules = UserSchedules(now=timezone.now())
 
     def tick(self, *args, **kwargs) -> float:

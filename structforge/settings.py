@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last on purpose: see its docstring.
+    "structforge.middleware.SyncMiddlewareChain",
 ]
 
 ROOT_URLCONF = "structforge.urls"
@@ -89,10 +91,18 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
-    # A list query over many shared workflows crosses the JIT cost threshold, and compiling it
-    # costs more than running it (docs/benchmarks.md, Permissions).
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        # A list query over many shared workflows crosses the JIT cost threshold, and compiling
+        # it costs more than running it (docs/benchmarks.md, Permissions).
+        options["options"] = "-c jit=off"
+        # A pool per process: a request (or a task) borrows a connection instead of opening one,
+        # which costs more than most requests' queries, and the process never holds more than
+        # max_size however many threads ASGI starts. 0 turns it off (then DATABASE_CONN_MAX_AGE).
+        pool_size = env_int("DATABASE_POOL_MAX_SIZE", 20)
+        if pool_size > 0:
+            options["pool"] = {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 10.0}
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -157,7 +167,10 @@ else:
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+# No StructForge task returns a result (PostgreSQL holds every outcome), so by default there is
+# no result backend: Celery builds one per thread to send each message, and under ASGI every
+# request runs in a new thread. The benchmarks' raw-Celery baselines set one.
+CELERY_RESULT_BACKEND = env_str("STRUCTFORGE_CELERY_RESULT_BACKEND", "") or None
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -166,6 +179,9 @@ CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless told to reuse
+# it; workers keep theirs (structforge.db.keep_connection) and renew it every this many tasks.
+CELERY_DB_REUSE_MAX = env_int("STRUCTFORGE_WORKER_DB_REUSE_MAX", 1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A prefix lets several deployments (or test runs) share one Redis without taking each other's work.
 STRUCTFORGE_QUEUE_PREFIX = env_str("STRUCTFORGE_QUEUE_PREFIX", "")

@@ -1,0 +1,22 @@
+"""Database connections of long-lived processes."""
+
+from django.db import connection
+
+
+def keep_connection() -> None:
+    """Keep this thread's database connection between units of work, and drop it once it broke.
+
+    Web requests give theirs back after each request (to the pool, or closed when there is no
+    pool). A worker or beat thread does a unit of work every few milliseconds for hours, so it
+    keeps its connection: borrowed from the pool for good, or made persistent when there is no
+    pool (the copy of the settings is this thread's own: web threads of the same process, in
+    standalone, keep theirs). A connection that broke (a database restart) is closed here, so the
+    next query opens a new one.
+    """
+    if connection.connection is not None and connection.errors_occurred and not connection.is_usable():
+        connection.close()
+    pooled = bool(connection.settings_dict.get("OPTIONS", {}).get("pool"))
+    if not pooled and connection.settings_dict.get("CONN_MAX_AGE") is not None:
+        connection.settings_dict = {**connection.settings_dict, "CONN_MAX_AGE": None}
+        if connection.connection is not None:
+            connection.close_at = None
