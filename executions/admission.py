@@ -14,16 +14,16 @@ advisory lock, so the limits hold across any number of workers and machines.
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from executions.checkpoints import Claim, claim_resumable
+from executions.checkpoints import Claim
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
-from sharing.selectors import quotas_for
+from sharing.selectors import max_running_of, quotas_for
 from workflows.models import Workflow
 
 # Any fixed 64-bit number; it names the one lock every admission takes.
@@ -32,12 +32,15 @@ ADMISSION_LOCK_KEY = 0x5F0A_DE11
 
 @dataclass(frozen=True)
 class _Head:
-    """The first waiting execution of one (owner, workflow) pair."""
+    """The first waiting execution of one (owner, workflow) pair, with the limits that apply to it."""
 
     execution_id: int
     owner_id: int
     workflow_id: int
     high: bool
+    workflow_limit: int | None
+    owner_limit: int
+    last_admitted_at: datetime | None
 
 
 def _lock() -> None:
@@ -52,12 +55,22 @@ def _due(now: datetime) -> Q:
 
 
 def _heads(now: datetime) -> list[_Head]:
-    """One row per (owner, workflow) with waiting runs: its oldest high-priority run, else its oldest run."""
+    """One row per (owner, workflow) with waiting runs: its oldest high-priority run, else its oldest run.
+
+    One statement brings each pair's limits and its owner's last turn along.
+    """
+    last_turn = AdmissionTurn.objects.filter(owner_id=OuterRef("owner_id")).values("last_admitted_at")[:1]
     rows = (
         Execution.objects.filter(_due(now))
         .order_by()
         .values("owner_id", "workflow_id")
-        .annotate(first_high=Min("id", filter=Q(priority=Priority.HIGH)), first=Min("id"))
+        .annotate(
+            first_high=Min("id", filter=Q(priority=Priority.HIGH)),
+            first=Min("id"),
+            workflow_limit=Max("workflow__max_concurrency"),
+            owner_limit=max_running_of(OuterRef("owner_id")),
+            last_admitted_at=Subquery(last_turn),
+        )
     )
     return [
         _Head(
@@ -65,16 +78,16 @@ def _heads(now: datetime) -> list[_Head]:
             owner_id=row["owner_id"],
             workflow_id=row["workflow_id"],
             high=row["first_high"] is not None,
+            workflow_limit=row["workflow_limit"],
+            owner_limit=row["owner_limit"],
+            last_admitted_at=row["last_admitted_at"],
         )
         for row in rows
     ]
 
 
 def admit_next() -> Claim | None:
-    """Claim the execution this worker should run now, or None when nothing may start."""
-    resumed = claim_resumable()
-    if resumed is not None:
-        return resumed
+    """Claim the pending execution this worker should start now, or None when nothing may start."""
     with transaction.atomic():
         _lock()
         # Read the clock only once the lock is held: a start must never predate a finish it waited for.
@@ -89,22 +102,17 @@ def admit_next() -> Claim | None:
             return None
         per_workflow = Counter(workflow_id for workflow_id, _ in running)
         per_owner = Counter(owner_id for _, owner_id in running)
-        limits = dict(
-            Workflow.objects.filter(pk__in={head.workflow_id for head in heads}).values_list("pk", "max_concurrency")
-        )
-        quotas = quotas_for(user_ids={head.owner_id for head in heads})
-        turns = dict(AdmissionTurn.objects.filter(owner_id__in=quotas).values_list("owner_id", "last_admitted_at"))
         admissible = [
             head
             for head in heads
-            if (limits.get(head.workflow_id) is None or per_workflow[head.workflow_id] < limits[head.workflow_id])
-            and per_owner[head.owner_id] < quotas[head.owner_id].max_running
+            if (head.workflow_limit is None or per_workflow[head.workflow_id] < head.workflow_limit)
+            and per_owner[head.owner_id] < head.owner_limit
         ]
         admissible.sort(
             key=lambda head: (
                 not head.high,
                 per_owner[head.owner_id],
-                turns.get(head.owner_id) or datetime.min.replace(tzinfo=now.tzinfo),
+                head.last_admitted_at or datetime.min.replace(tzinfo=now.tzinfo),
                 head.execution_id,
             )
         )
@@ -122,6 +130,35 @@ def admit_next() -> Claim | None:
                 )
                 return Claim(execution_id=head.execution_id, attempt=1)
     return None
+
+
+PENDING_WORK = "pending"
+RESUMABLE_WORK = "resumable"
+
+
+def wakeup_work(execution_id: int) -> str | None:
+    """What a wake-up sent for this execution may still find: PENDING_WORK, RESUMABLE_WORK or None.
+
+    Every submitted run sends one wake-up, but a worker that is already going takes whichever
+    run is most urgent, so by the time most wake-ups arrive their run was started by a worker
+    that was awake anyway. A wake-up whose run no longer waits brings no new work (the worker
+    that finishes a run looks for the next one itself), so it can end at once. A running one is
+    worth a look when it is parked and due, or its worker stopped heartbeating: the wake-ups of
+    parked runs, of cancels and of the reaper.
+    """
+    row = Execution.objects.filter(pk=execution_id).values_list("status", "wake_at", "heartbeat_at").first()
+    if row is None:
+        return None
+    status, wake_at, heartbeat_at = row
+    if status == ExecutionStatus.PENDING:
+        return PENDING_WORK
+    if status != ExecutionStatus.RUNNING:
+        return None
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.STRUCTFORGE_HEARTBEAT_STALE_S)
+    if wake_at is not None:
+        return RESUMABLE_WORK if wake_at <= now else None
+    return RESUMABLE_WORK if heartbeat_at is None or heartbeat_at < stale else None
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,15 @@ its run to another (its heartbeat stopped and the run was taken over) matches no
 so it can never overwrite the newer attempt's results.
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -129,6 +131,8 @@ class NodeChange:
 
 
 _NODE_FIELDS = ("attempt", "input", "output", "error", "log", "started_at", "finished_at", "resume_at")
+_JSON_FIELDS = frozenset({"input", "output", "log"})
+_SQL_TYPES = {"attempt": "integer", "input": "jsonb", "output": "jsonb", "error": "text", "log": "jsonb"}
 
 
 @retry_on_disconnect
@@ -136,6 +140,48 @@ def write_nodes(claim: Claim, changes: list[NodeChange]) -> None:
     """Write a batch of node changes in one statement; raise LostClaim if the run is no longer ours."""
     if not changes:
         return
+    if connection.vendor == "postgresql":
+        updated = _write_nodes_postgresql(claim, changes)
+    else:
+        updated = _write_nodes_orm(claim, changes)
+    if updated != len(changes):
+        raise LostClaim(claim)
+
+
+def _write_nodes_postgresql(claim: Claim, changes: list[NodeChange]) -> int:
+    # The ORM's CASE WHEN per field and node costs milliseconds of Python per write; a VALUES
+    # list joined to the rows (and to the execution, for the fence) is one cheap statement.
+    # Each field comes with a flag saying whether to write it (None means "leave as is").
+    columns = ["node_id", "status"]
+    casts = ["text", "text"]
+    assignments = ["status = v.status"]
+    for name in _NODE_FIELDS:
+        columns += [f"set_{name}", name]
+        casts += ["boolean", _SQL_TYPES.get(name, "timestamptz")]
+        assignments.append(f"{name} = CASE WHEN v.set_{name} THEN v.{name} ELSE n.{name} END")
+    row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    params: list[Any] = []
+    for change in changes:
+        params += [change.node_id, change.status]
+        for name in _NODE_FIELDS:
+            value = getattr(change, name)
+            given = value is not None or (name == "output" and change.set_output)
+            if name in _JSON_FIELDS and value is not None:
+                value = json.dumps(value, cls=DjangoJSONEncoder)
+            params += [given, value]
+    sql = (
+        f"UPDATE {NodeRun._meta.db_table} AS n SET {', '.join(assignments)} "
+        f"FROM (VALUES {', '.join([row] * len(changes))}) AS v({', '.join(columns)}), "
+        f"{Execution._meta.db_table} AS e "
+        "WHERE n.execution_id = %s AND n.node_id = v.node_id "
+        "AND e.id = n.execution_id AND e.attempt = %s AND e.status = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, claim.execution_id, claim.attempt, ExecutionStatus.RUNNING])
+        return cursor.rowcount
+
+
+def _write_nodes_orm(claim: Claim, changes: list[NodeChange]) -> int:
     updates: dict[str, Any] = {
         "status": Case(*(When(node_id=c.node_id, then=Value(c.status)) for c in changes), default=F("status"))
     }
@@ -147,9 +193,7 @@ def write_nodes(claim: Claim, changes: list[NodeChange]) -> None:
         ]
         if whens:
             updates[field] = Case(*whens, default=F(field), output_field=NodeRun._meta.get_field(field))
-    updated = _fenced_nodes(claim).filter(node_id__in=[c.node_id for c in changes]).update(**updates)
-    if updated != len(changes):
-        raise LostClaim(claim)
+    return _fenced_nodes(claim).filter(node_id__in=[c.node_id for c in changes]).update(**updates)
 
 
 @retry_on_disconnect

@@ -2,10 +2,13 @@
 
 One worker runs one execution at a time. Nodes of types that only compute (noop, set,
 condition, switch, merge, stop_error) run inline; nodes that wait on I/O or time run in a
-bounded thread pool, so independent branches progress together. After every node ends, its
-result, the skips it causes and the starts it allows are written in one statement, fenced by
-the claim's attempt (`executions/checkpoints.py`). A second delivery of the same execution
-resumes from those rows: finished nodes are never run again, interrupted ones run again.
+bounded thread pool, so independent branches progress together. Node changes are written in
+one statement per batch, fenced by the claim's attempt (`executions/checkpoints.py`): an I/O
+node is written `running` before it starts and its result as soon as it ends; the results of
+compute nodes, which have no side effects, go with the next write (the next I/O node, the
+end, or at most CHECKPOINT_INTERVAL_S later). A second delivery of the same execution resumes
+from those rows: finished I/O nodes are never run again; interrupted ones, and compute nodes
+whose result was not written yet, run again (they only compute, so that is unobservable).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pydantic import ValidationError
 from executions import admission, checkpoints, dispatch, live
 from executions.checkpoints import Claim, LostClaim, NodeChange
 from executions.context import RunContext
+from executions.heartbeats import heartbeats
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
 from executions.planner import FAILED, RUNNING, SKIPPED, SUCCESS, TERMINAL, NodeState, Plan, plan_for
 from workflows.expressions import ExpressionError, render
@@ -41,16 +45,27 @@ from workflows.selectors import owner_vouches_for, secret_values
 logger = logging.getLogger(__name__)
 
 CANCEL_CHECK_INTERVAL_S = 0.05
+# The longest a compute node's result waits to be written (and shown to live clients).
+CHECKPOINT_INTERVAL_S = 0.2
 _ERROR_LIMIT = 4000
 
 
-def work() -> int:
+def work(execution_id: int | None = None) -> int:
     """Run executions as admission control hands them out, until none may start now.
 
     Called by each wake-up message: the message says that there may be work, PostgreSQL says
-    which. Returns how many executions this call ran.
+    which. A wake-up for an execution that no longer waits ends at once; runs to resume (parked
+    and due, or left by a dead worker) are looked for only when the wake-up names one, since
+    each of those gets its own wake-up. Returns how many executions this call ran.
     """
+    found = admission.wakeup_work(execution_id) if execution_id is not None else admission.RESUMABLE_WORK
+    if found is None:
+        return 0
     ran = 0
+    if found == admission.RESUMABLE_WORK:
+        while (claim := checkpoints.claim_resumable()) is not None:
+            run_claimed(claim)
+            ran += 1
     while (claim := admission.admit_next()) is not None:
         run_claimed(claim)
         ran += 1
@@ -119,7 +134,10 @@ class Runner:
         self.secrets: dict[str, str] | None = None
         self.lost = threading.Event()
         self.cancel = threading.Event()
-        self._last_cancel_check = 0.0
+        # A pending run is cancelled where it waits, so a fresh claim has nothing to check yet;
+        # a resumed one may have been woken up precisely to end it.
+        self._last_cancel_check = time.monotonic() if claim.attempt == 1 else 0.0
+        self._last_flush = time.monotonic()
         timeout_s = (self.execution.definition.get("settings") or {}).get("timeout_s")
         self.timeout_s = float(timeout_s or settings.STRUCTFORGE_EXECUTION_TIMEOUT_S)
         started_at = self.execution.started_at or timezone.now()
@@ -131,22 +149,20 @@ class Runner:
         live.publish_execution(
             execution_id=self.claim.execution_id, owner_id=self.execution.owner_id, status=ExecutionStatus.RUNNING
         )
-        self._load_checkpoints()
-        heartbeat = threading.Thread(target=self._heartbeat, name=f"heartbeat-{self.claim.execution_id}", daemon=True)
-        heartbeat.start()
+        if self.claim.attempt > 1 or self.execution.retry_of_id is not None:
+            # Only a resumed run or a retry (which reuses nodes that succeeded) has checkpoints.
+            self._load_checkpoints()
+        heartbeats.watch(self.claim, lost=self.lost, cancel=self.cancel)
         pool = ThreadPoolExecutor(max_workers=settings.STRUCTFORGE_NODE_THREADS, thread_name_prefix="node")
         try:
             self._loop(pool)
         finally:
+            heartbeats.unwatch(self.claim)
             self._stop_running_nodes()
             pool.shutdown(wait=False, cancel_futures=True)
-            self.lost.set()  # ends the heartbeat thread
-            heartbeat.join(timeout=5)
 
     def _loop(self, pool: ThreadPoolExecutor) -> None:
-        first = self.plan.step(self.states)
-        self._apply_step(first)
-        self._flush()
+        self._apply_step(self.plan.step(self.states))
         while True:
             if self.lost.is_set():
                 raise LostClaim(self.claim)
@@ -164,6 +180,7 @@ class Runner:
                 if self.parked:
                     return self._park()
                 return self._end_finished()
+            self._flush()  # nothing to compute until a node ends: show what is done meanwhile
             self._wait_for_nodes()
 
     def _wait_for_nodes(self) -> None:
@@ -282,7 +299,10 @@ class Runner:
             if not continues:
                 self.failure = (node_id, error)
         self._apply_step(self.plan.after(node_id, self.states))
-        self._flush()
+        if NODE_TYPES[self.plan.node(node_id)["type"]].blocking:
+            self._flush()  # a side effect happened: it must not happen again after a crash
+        elif time.monotonic() - self._last_flush >= CHECKPOINT_INTERVAL_S:
+            self._flush()
 
     def _apply_step(self, step) -> None:
         now = timezone.now()
@@ -379,6 +399,7 @@ class Runner:
             self.changes[change.node_id] = change
 
     def _flush(self) -> None:
+        self._last_flush = time.monotonic()
         if self.changes:
             changes, self.changes = list(self.changes.values()), {}
             checkpoints.write_nodes(self.claim, changes)
@@ -412,18 +433,6 @@ class Runner:
             if state.status == FAILED and self.plan.node(node_id).get("on_error") != "continue":
                 self.failure = (node_id, "")
 
-    def _heartbeat(self) -> None:
-        interval = settings.STRUCTFORGE_HEARTBEAT_S
-        try:
-            while not self.lost.wait(interval):
-                ours, cancel = checkpoints.heartbeat(self.claim)
-                if not ours:
-                    self.lost.set()
-                elif cancel:
-                    self.cancel.set()
-        finally:
-            connection.close()
-
     def _cancel_requested(self) -> bool:
         now = time.monotonic()
         if not self.cancel.is_set() and now - self._last_cancel_check >= CANCEL_CHECK_INTERVAL_S:
@@ -453,7 +462,7 @@ class Runner:
             error=error,
             error_node=error_node,
         )
-        live.announce_finished(self.claim.execution_id, status)
+        live.announce_finished(self.claim.execution_id, status, trigger=self.execution.trigger)
 
     def _end_finished(self) -> None:
         self._end(ExecutionStatus.SUCCESS, output=self.plan.execution_output(self.states))

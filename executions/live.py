@@ -120,8 +120,10 @@ async def wait_finished(execution_id: int, timeout_s: float) -> bool:
     return False
 
 
-def announce_finished(execution_id: int, status: str) -> None:
+def announce_finished(execution_id: int, status: str, *, trigger: str | None = None) -> None:
     """Wake a synchronous caller and tell other apps (scheduling, …) that the run ended.
+
+    `trigger`, when the caller knows it, saves receivers that care about one kind of run a query.
 
     Also makes sure live clients hear of the end when nobody published it (a pending run
     cancelled, a run given up after lost workers): the publisher reads the final state back.
@@ -132,7 +134,7 @@ def announce_finished(execution_id: int, status: str) -> None:
         # The waiter times out and answers 202; the run itself is over and committed.
         logger.warning("could not wake the waiter of execution %s", execution_id, exc_info=True)
     _publisher.submit(_Ended(execution_id))
-    execution_finished.send(sender=Execution, execution_id=execution_id, status=status)
+    execution_finished.send(sender=Execution, execution_id=execution_id, status=status, trigger=trigger)
 
 
 # --- groups and publishing ------------------------------------------------------------------------------
@@ -578,10 +580,24 @@ def _prepare(update: _Update) -> tuple[_StateChange, list[dict], list[str]]:
                 if name != "node_id":
                     fields[f"node:{node['node_id']}:{name}"] = _encode(value)
         events = [
-            {"type": "node", "execution_id": execution_id, **node, "progress": update.progress} for node in update.nodes
+            {"type": "node", "execution_id": execution_id, **node, "progress": progress}
+            for node, progress in zip(update.nodes, _progress_by_node(update), strict=True)
         ]
         groups = [execution_group(execution_id)]
     return _StateChange(execution_id, rank, len(events), fields), events, groups
+
+
+def _progress_by_node(update: _Update) -> list[dict | None]:
+    """Each node event's progress as of that change: a batch holds several nodes that ended in turn."""
+    if update.progress is None:
+        return [None] * len(update.nodes)
+    ended = [node["status"] in ENDED_NODE_STATUSES for node in update.nodes]
+    finished = update.progress["finished"] - sum(ended)
+    progress = []
+    for node_ended in ended:
+        finished += node_ended
+        progress.append({**update.progress, "finished": finished})
+    return progress
 
 
 def _jsonable(nodes: list[dict]) -> list[dict]:

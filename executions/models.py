@@ -148,3 +148,22 @@ class AdmissionTurn(models.Model):
 
     def __str__(self) -> str:
         return f"Owner {self.owner_id} last admitted at {self.last_admitted_at}"
+
+
+class DailyUsage(models.Model):
+    """How many executions each owner started on a day (UTC): the daily quota, counted as it goes.
+
+    Counting the owner's executions of the day on every submit would cost more the busier the
+    day; this row is bumped in the transaction that creates the run, so a refused or rolled-back
+    run does not count.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    executions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day"], name="daily_usage_owner_day")]
+
+    def __str__(self) -> str:
+        return f"Owner {self.owner_id} started {self.executions} executions on {self.day}"

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from executions.models import Execution, ExecutionStatus, NodeRun, WorkflowWebhook
+from executions.models import DailyUsage, Execution, ExecutionStatus, NodeRun, WorkflowWebhook
 from sharing.selectors import quota_for
 from workflows.models import Workflow
 from workflows.selectors import workflows_visible_to
@@ -43,7 +43,7 @@ def webhook_of(*, workflow: Workflow) -> WorkflowWebhook | None:
 def quota_use(*, user: AbstractBaseUser) -> dict[str, int]:
     """The caller's quotas and how much of each is in use now."""
     quota = quota_for(user=user)
-    day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    today = DailyUsage.objects.filter(owner=user, day=timezone.now().date()).values_list("executions", flat=True)
     mine = Execution.objects.filter(owner=user)
     schedules = 0
     if apps.is_installed("scheduling"):
@@ -53,7 +53,7 @@ def quota_use(*, user: AbstractBaseUser) -> dict[str, int]:
         "max_running": quota.max_running,
         "running": mine.filter(status=ExecutionStatus.RUNNING).count(),
         "max_executions_per_day": quota.max_executions_per_day,
-        "executions_today": mine.filter(created_at__gte=day_start, parent__isnull=True).count(),
+        "executions_today": today.first() or 0,
         "max_workflows": quota.max_workflows,
         "workflows": Workflow.objects.filter(owner=user).count(),
         "max_schedules": quota.max_schedules,

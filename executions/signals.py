@@ -2,5 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent once an execution reached its final state. Arguments: execution_id, status.
+# Sent once an execution reached its final state. Arguments: execution_id, status, and trigger
+# (None when the sender did not load the execution).
 execution_finished = Signal()

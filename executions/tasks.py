@@ -7,7 +7,7 @@ from executions import engine, services
 def run_execution_task(*, execution_id: int | None = None) -> None:
     # A wake-up: admission control decides which execution runs (the one named may not be the
     # most urgent). Safe to deliver any number of times: with nothing admissible it does nothing.
-    engine.work()
+    engine.work(execution_id)
 
 
 @shared_task(name="executions.reap_executions", ignore_result=True)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from sharing.models import (
     AuditEvent,
@@ -48,6 +49,31 @@ def workflow_role_expression(user: AbstractBaseUser) -> Case:
         )
         whens.append(When(held, then=Value(role.value)))
     return Case(*whens, default=Value(None), output_field=CharField())
+
+
+def workflow_role_of(user: AbstractBaseUser, *, workflow_id: int, owner_id: int) -> str | None:
+    """`user`'s role on one workflow, or None when they may not see it.
+
+    The same answer as `workflow_role_expression` for one row, from two index lookups: the
+    visibility query costs milliseconds to plan, which a request about one workflow should not pay.
+    """
+    if not user.is_authenticated:
+        return None
+    if owner_id == user.pk:
+        return Role.OWNER
+    held = set(
+        WorkflowUserObjectPermission.objects.filter(user=user, content_object_id=workflow_id)
+        .values_list("permission__codename", flat=True)
+        .union(
+            WorkflowGroupObjectPermission.objects.filter(group__user=user, content_object_id=workflow_id).values_list(
+                "permission__codename", flat=True
+            )
+        )
+    )
+    for role in (Role.EDITOR, Role.EXECUTOR, Role.VIEWER):
+        if ROLE_MARKER[role] in held:
+            return role
+    return None
 
 
 def grants_on_workflow(*, workflow) -> QuerySet[Grant]:
@@ -94,6 +120,12 @@ def quotas_for(*, user_ids: Iterable[int]) -> dict[int, Quota]:
         limits = {name: default if override.get(name) is None else override[name] for name, default in defaults.items()}
         quotas[user_id] = Quota(**limits)
     return quotas
+
+
+def max_running_of(user_id) -> Coalesce:
+    """A query expression for the quota `max_running` of the user `user_id` (an OuterRef or a column)."""
+    override = UserQuota.objects.filter(user_id=user_id).values("max_running")[:1]
+    return Coalesce(Subquery(override), Value(settings.STRUCTFORGE_USER_MAX_RUNNING))
 
 
 def quota_for(*, user: AbstractBaseUser) -> Quota:

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from executions.models import Execution, Trigger
@@ -10,6 +11,7 @@ from executions.services import execution_start
 from sharing.models import UserQuota
 from tests.executions.runs import sleeper, start_runs
 from tests.factories import UserFactory
+from workflows.services import workflow_create
 
 pytestmark = pytest.mark.django_db
 
@@ -84,9 +86,26 @@ def test_a_run_beyond_the_daily_quota_is_refused_with_429(alice, alice_client):
 def test_yesterdays_runs_do_not_count_against_todays_quota(alice, alice_client):
     UserQuota.objects.create(user=alice, max_executions_per_day=1)
     workflow = sleeper(alice, 0)
-    Execution.objects.filter(pk=start_runs(workflow, 1)[0].pk).update(created_at=timezone.now() - timedelta(days=1))
+    with time_machine.travel(timezone.now() - timedelta(days=1)):
+        start_runs(workflow, 1)
 
     assert alice_client.post(f"/api/v1/workflows/{workflow.pk}/run/", {}, format="json").status_code == 202
+    assert alice_client.post(f"/api/v1/workflows/{workflow.pk}/run/", {}, format="json").status_code == 429
+
+
+def test_a_run_refused_for_its_input_does_not_use_the_quota(alice, alice_client):
+    UserQuota.objects.create(user=alice, max_executions_per_day=1)
+    schema = {"type": "object", "required": ["name"]}
+    workflow = workflow_create(
+        owner=alice,
+        name="needs a name",
+        definition={"nodes": [{"id": "a", "type": "noop"}], "settings": {"input_schema": schema}},
+    )
+    url = f"/api/v1/workflows/{workflow.pk}/run/"
+
+    assert alice_client.post(url, {"input": {}}, format="json").status_code == 400
+    assert alice_client.post(url, {"input": {"name": "x"}}, format="json").status_code == 202
+    assert alice_client.get("/api/v1/quota/").json()["executions_today"] == 1
 
 
 def test_the_quota_endpoint_shows_limits_and_use(alice, alice_client):
