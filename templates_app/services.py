@@ -16,7 +16,7 @@ from templates_app import placeholders
 from templates_app.models import Template, TemplateLink, TemplateTag, TemplateVersion, Visibility
 from templates_app.selectors import templates_visible_to
 from workflows.models import Folder, Workflow, WorkflowVersion
-from workflows.selectors import folders_of, secrets_of, workflows_visible_to
+from workflows.selectors import folders_of, secrets_of, workflow_visible_to
 from workflows.services import workflow_create, workflow_update
 
 TEMPLATE_EDITABLE_FIELDS = frozenset(
@@ -158,7 +158,7 @@ def template_create_from_workflow(
 
     The workflow's secrets become secret parameters (see `prepared_content`); their values are never read.
     """
-    workflow = workflows_visible_to(user=author).filter(pk=workflow_id).first()
+    workflow = workflow_visible_to(user=author, pk=workflow_id)
     if workflow is None or not role_at_least(workflow.role, Role.VIEWER):
         raise InvalidInput.field("workflow", "Workflow not found.")
     number = workflow.version if version is None else version

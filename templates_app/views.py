@@ -22,7 +22,7 @@ from templates_app.serializers import (
     TemplateVersionSerializer,
 )
 from workflows.models import Workflow
-from workflows.selectors import workflows_visible_to
+from workflows.selectors import workflow_visible_to, workflows_visible_to
 from workflows.serializers import WorkflowSerializer
 
 VERSION_NUMBER = r"versions/(?P<number>[0-9]+)"
@@ -125,7 +125,7 @@ class TemplateViewSet(
         data.is_valid(raise_exception=True)
         workflow = services.template_instantiate(template=template, user=request.user, **data.validated_data)
         # Re-read through the selector so the answer carries the caller's role, as workflows/ answers do.
-        workflow = workflows_visible_to(user=request.user).get(pk=workflow.pk)
+        workflow = workflow_visible_to(user=request.user, pk=workflow.pk)
         return Response(
             WorkflowSerializer(workflow, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
         )

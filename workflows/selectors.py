@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 
 from sharing.roles import ROLE_RANK
-from sharing.selectors import workflow_role_expression, workflow_visibility_filter
+from sharing.selectors import workflow_role_expression, workflow_role_of, workflow_visibility_filter
 from workflows import secrets
 from workflows.diff import diff_definitions
 from workflows.models import Folder, Secret, Tag, Workflow, WorkflowVersion
@@ -55,6 +55,19 @@ def workflows_visible_to(*, user: AbstractBaseUser, role: str | None = None) -> 
     if role is not None:
         visible = visible.filter(role__in=[r for r in ROLE_RANK if ROLE_RANK[r] >= ROLE_RANK[role]])
     return visible
+
+
+def workflow_visible_to(*, user: AbstractBaseUser, pk: int | str) -> Workflow | None:
+    """One workflow, annotated with the user's `role`, or None when it does not exist or they may not see it."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    workflow = Workflow.objects.select_related("owner").filter(pk=pk).first()
+    if workflow is None:
+        return None
+    workflow.role = workflow_role_of(user, workflow_id=workflow.pk, owner_id=workflow.owner_id)
+    return workflow if workflow.role is not None else None
 
 
 def workflow_versions(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:

@@ -1,5 +1,6 @@
 """Sharing a workflow or a folder: grants, share links, the audit log, transfer of ownership."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -13,6 +14,7 @@ from sharing import services as sharing_services
 from sharing.models import AuditEvent, Grant, ShareLink
 from sharing.roles import Role, role_at_least
 from workflows import selectors, services
+from workflows.models import Workflow
 from workflows.serializers import WorkflowSerializer
 from workflows.share_serializers import (
     AuditEventSerializer,
@@ -24,6 +26,14 @@ from workflows.share_serializers import (
 )
 
 
+def visible_workflow_or_404(request, pk):
+    """The workflow with the caller's `role`; 404, the same for missing and invisible, otherwise."""
+    workflow = selectors.workflow_visible_to(user=request.user, pk=pk)
+    if workflow is None:
+        raise Http404(f"No {Workflow._meta.object_name} matches the given query.")
+    return workflow
+
+
 class WorkflowFromUrl:
     """For views under `workflows/{workflow_pk}/`: a workflow the caller cannot see is 404; one the
     caller sees with a role below `required_role` is 403."""
@@ -33,8 +43,7 @@ class WorkflowFromUrl:
 
     def get_workflow(self):
         if not hasattr(self, "_workflow"):
-            visible = selectors.workflows_visible_to(user=self.request.user)
-            workflow = get_object_or_404(visible, pk=self.kwargs["workflow_pk"])
+            workflow = visible_workflow_or_404(self.request, self.kwargs["workflow_pk"])
             if not role_at_least(workflow.role, self.required_role):
                 raise PermissionDenied(f"Only a workflow's {self.required_role} may do this.")
             self._workflow = workflow
@@ -154,5 +163,5 @@ class TransferView(WorkflowFromUrl, APIView):
         data = TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         workflow = services.workflow_transfer(workflow=workflow, new_owner=data.validated_data["user"], by=request.user)
-        visible = selectors.workflows_visible_to(user=request.user).get(pk=workflow.pk)
+        visible = selectors.workflow_visible_to(user=request.user, pk=workflow.pk)
         return Response(WorkflowSerializer(visible, context={"request": request}).data)

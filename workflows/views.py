@@ -25,6 +25,7 @@ from workflows.serializers import (
     WorkflowVersionListSerializer,
     WorkflowVersionSerializer,
 )
+from workflows.share_views import visible_workflow_or_404
 
 VERSION_NUMBER = r"versions/(?P<number>[0-9]+)"
 
@@ -102,12 +103,18 @@ class WorkflowViewSet(
         visible = selectors.workflows_visible_to(user=self.request.user)
         return visible.defer("definition") if self.action == "list" else visible
 
+    def get_object(self):
+        # One workflow: two index lookups instead of planning the visibility query (see the selector).
+        workflow = visible_workflow_or_404(self.request, self.kwargs["pk"])
+        self.check_object_permissions(self.request, workflow)
+        return workflow
+
     def get_serializer_class(self):
         return WorkflowListSerializer if self.action == "list" else WorkflowSerializer
 
     def _workflow_response(self, workflow, status_code=status.HTTP_200_OK) -> Response:
         # Re-read through the selector so the answer carries the caller's role and fresh tags.
-        workflow = self.get_queryset().get(pk=workflow.pk)
+        workflow = selectors.workflow_visible_to(user=self.request.user, pk=workflow.pk)
         return Response(WorkflowSerializer(workflow, context=self.get_serializer_context()).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
