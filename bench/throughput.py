@@ -146,12 +146,24 @@ def drain(workflow: Workflow, after_pk: int, count: int, workers: list[_harness.
     raise TimeoutError(f"{runs.exclude(status__in=FINISHED).count()} runs not finished after {TIMEOUT_S}s")
 
 
+def cpu_now(daphne, workers) -> dict[str, float]:
+    used = _harness.cpu_seconds(
+        trees={"web": [daphne.process.pid] if daphne else [], "workers": [w.process.pid for w in workers]},
+        commands={"PostgreSQL": "postgres", "Redis": "redis-server"},
+    )
+    times = os.times()
+    used["submitter" if daphne else "submitter (execution_start)"] = times.user + times.system
+    return used
+
+
 def api_round(workflow, user, count, daphne, token, workers) -> dict:
     after_pk = Execution.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     first_submit = timezone.now()
+    cpu_before = cpu_now(daphne, workers)
     submit_s, statuses = submit(workflow, user, count, daphne, token)
     accepted = statuses.get(202, 0) + statuses.get("in-process", 0)
     drain(workflow, after_pk, accepted, workers)
+    cpu_after = cpu_now(daphne, workers)
     runs = Execution.objects.filter(workflow=workflow, pk__gt=after_pk)
     span = runs.aggregate(last=Max("finished_at"), first_start=Min("started_at"))
     by_status: dict = {}
@@ -171,6 +183,7 @@ def api_round(workflow, user, count, daphne, token, workers) -> dict:
         "statuses": statuses,
         "by_status": by_status,
         "waits": waits,
+        "cpu_ms": {role: (cpu_after[role] - cpu_before[role]) / max(accepted, 1) * 1000 for role in cpu_after},
     }
 
 
@@ -264,6 +277,19 @@ def throughput(args) -> list[str]:
                 ]
             ],
             align=">>>>",
+        )
+    )
+    out.append("")
+    out.append("3. CPU per run (user + system), by process, over the submit and the drain")
+    roles = list(api_rows[0]["cpu_ms"])
+    out.append(
+        _harness.table(
+            ["round", *[f"{role} ms" for role in roles], "total ms"],
+            [
+                [str(i), *[f"{a['cpu_ms'][role]:.2f}" for role in roles], f"{sum(a['cpu_ms'].values()):.2f}"]
+                for i, a in enumerate(api_rows, 1)
+            ],
+            align=">" * (len(roles) + 2),
         )
     )
     if SUBMIT_PROFILE is not None:
