@@ -8,6 +8,7 @@ With BENCH_PROFILE_DIR set in the worker's environment, each pool process profil
 
 import cProfile
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ if PROFILE_DIR:
     def _start_profile(task=None, **kwargs) -> None:
         global _profiler
         if task is not None and task.name == PROFILED_TASK:
-            _profiler = _profiler or cProfile.Profile()
+            # CPU time, not wall time: what the worker spends, not what it waits for.
+            _profiler = _profiler or cProfile.Profile(time.process_time)
             _profiler.enable()
 
     @task_postrun.connect(dispatch_uid="bench-profile-stop")

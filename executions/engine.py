@@ -116,7 +116,8 @@ class _Outcome:
 class Runner:
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
-        self.execution = Execution.objects.select_related("workflow").get(pk=claim.execution_id)
+        # The workflow row is only needed for secrets: loaded then (most runs never read one).
+        self.execution = Execution.objects.get(pk=claim.execution_id)
         # A version's definition never changes, so (workflow, version) names it for good.
         self.plan: Plan = plan_for(
             (self.execution.workflow_id, self.execution.workflow_version), self.execution.definition
