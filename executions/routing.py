@@ -6,10 +6,10 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.urls import path
-from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from executions import consumers
+from sharing.authentication import TokenAuthentication
 
 
 def _token_user(token: str):

@@ -27,7 +27,11 @@ from structforge.errors import InvalidInput
 
 
 def api_token_issue(*, user: AbstractBaseUser) -> tuple[str, datetime | None]:
-    """A new API token for `user`. Only its SHA-512 digest is stored; the token is returned once."""
+    """A new API token for `user`. Only its SHA-512 digest is stored; the token is returned once.
+
+    The user's expired tokens are deleted meanwhile (requests only check their own token's expiry).
+    """
+    AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
     instance, token = AuthToken.objects.create(user=user)
     return token, instance.expiry
 

@@ -196,6 +196,17 @@ def test_a_token_stops_working_once_it_expires_and_is_deleted(alice, api_client)
     assert AuthToken.objects.count() == 0
 
 
+def test_logging_in_again_deletes_the_users_expired_tokens(alice, api_client):
+    with time_machine.travel(NOW, tick=False):
+        log_in(api_client)
+
+    with time_machine.travel(NOW + TOKEN_TTL + timedelta(seconds=1), tick=False):
+        fresh = log_in(api_client)
+        assert token_client(fresh).get("/api/v1/workflows/").status_code == 200
+
+    assert AuthToken.objects.count() == 1
+
+
 def test_using_a_token_extends_its_life(alice, api_client):
     with time_machine.travel(NOW, tick=False):
         token = log_in(api_client)
