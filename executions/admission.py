@@ -14,16 +14,16 @@ advisory lock, so the limits hold across any number of workers and machines.
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from executions.checkpoints import Claim
+from executions.checkpoints import Claim, resumable
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
 from sharing.selectors import max_running_of, quotas_for
 from workflows.models import Workflow
@@ -172,19 +172,18 @@ def wakeup_work(execution_id: int) -> str | None:
     worth a look when it is parked and due, or its worker stopped heartbeating: the wake-ups of
     parked runs, of cancels and of the reaper.
     """
-    row = Execution.objects.filter(pk=execution_id).values_list("status", "wake_at", "heartbeat_at").first()
+    row = (
+        Execution.objects.filter(pk=execution_id)
+        .annotate(resumable=ExpressionWrapper(resumable(timezone.now()), output_field=BooleanField()))
+        .values_list("status", "resumable")
+        .first()
+    )
     if row is None:
         return None
-    status, wake_at, heartbeat_at = row
+    status, can_resume = row
     if status == ExecutionStatus.PENDING:
         return PENDING_WORK
-    if status != ExecutionStatus.RUNNING:
-        return None
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.STRUCTFORGE_HEARTBEAT_STALE_S)
-    if wake_at is not None:
-        return RESUMABLE_WORK if wake_at <= now else None
-    return RESUMABLE_WORK if heartbeat_at is None or heartbeat_at < stale else None
+    return RESUMABLE_WORK if can_resume else None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,13 @@ class LostClaim(Exception):
     """The run was taken over by another worker (or ended elsewhere): stop touching it."""
 
 
+def resumable(now: datetime) -> Q:
+    """Running executions no worker is on: parked and due, or whose worker stopped heartbeating."""
+    stale = now - timedelta(seconds=settings.STRUCTFORGE_HEARTBEAT_STALE_S)
+    orphaned = Q(wake_at__isnull=True) & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale))
+    return Q(status=ExecutionStatus.RUNNING) & (Q(wake_at__lte=now) | orphaned)
+
+
 @retry_on_disconnect
 def claim_resumable() -> Claim | None:
     """Take over a running execution that has no worker: parked and due, or its worker stopped heartbeating.
@@ -41,10 +48,8 @@ def claim_resumable() -> Claim | None:
     compare-and-swap on the attempt, so two workers never both take the same run.
     """
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.STRUCTFORGE_HEARTBEAT_STALE_S)
-    orphaned = Q(wake_at__isnull=True) & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale))
     candidates = (
-        Execution.objects.filter(Q(status=ExecutionStatus.RUNNING) & (Q(wake_at__lte=now) | orphaned))
+        Execution.objects.filter(resumable(now))
         .order_by("id")
         .values_list("pk", "attempt", "wake_at", "recoveries")[:20]
     )

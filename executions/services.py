@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
 from executions import dispatch, live
+from executions.checkpoints import resumable
 from executions.models import (
     DailyUsage,
     Execution,
@@ -304,14 +305,9 @@ def executions_reap() -> int:
     (`checkpoints.claim_resumable`, which also gives up after STRUCTFORGE_MAX_RECOVERIES).
     Returns how many wake-ups were sent.
     """
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.STRUCTFORGE_HEARTBEAT_STALE_S)
-    orphans = Execution.objects.filter(status=ExecutionStatus.RUNNING, wake_at__isnull=True).filter(
-        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)
-    )
-    due_parked = Execution.objects.filter(status=ExecutionStatus.RUNNING, wake_at__lte=now)
     sent = 0
-    for execution_id, priority in orphans.union(due_parked).values_list("pk", "priority")[:100]:
+    runs = Execution.objects.filter(resumable(timezone.now())).order_by("id").values_list("pk", "priority")
+    for execution_id, priority in runs[:100]:
         sent += dispatch.enqueue(execution_id, priority=priority)
     return sent
 
