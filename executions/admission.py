@@ -14,7 +14,7 @@ advisory lock, so the limits hold across any number of workers and machines.
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -105,11 +105,19 @@ def _heads() -> list[_Head]:
             high=first_high is not None,
             workflow_limit=workflow_limit,
             owner_limit=owner_limit,
-            # SQLite hands timestamps back as text (the ORM would convert them); only their order matters here.
-            last_admitted_at=parse_datetime(last) if isinstance(last, str) else last,
+            last_admitted_at=_timestamp(last),
         )
         for owner_id, workflow_id, first_high, first, workflow_limit, owner_limit, last in rows
     ]
+
+
+def _timestamp(value: datetime | str | None) -> datetime | None:
+    # SQLite hands timestamps back naive (UTC), as text or as datetime; the ORM would convert them.
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 def admit_next() -> Claim | None:
