@@ -10,6 +10,7 @@ someone asked to cancel it (`cancel`).
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,7 +34,6 @@ class _Heartbeats:
         self._lock = threading.Lock()
         self._runs: dict[Claim, _Watched] = {}
         self._pid: int | None = None
-        self._wake = threading.Event()
 
     def watch(self, claim: Claim, *, lost: threading.Event, cancel: threading.Event) -> None:
         with self._lock:
@@ -49,7 +49,7 @@ class _Heartbeats:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(settings.STRUCTFORGE_HEARTBEAT_S)
+            time.sleep(settings.STRUCTFORGE_HEARTBEAT_S)
             with self._lock:
                 runs = list(self._runs.items())
             if not runs:
