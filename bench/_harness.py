@@ -276,26 +276,34 @@ def _processes() -> dict[int, tuple[int, float, str]]:
     return found
 
 
-def cpu_seconds(*, trees: dict[str, list[int]], commands: dict[str, str]) -> dict[str, float]:
-    """CPU seconds used so far, by role: the process trees rooted at the given pids (a Celery worker
-    and its pool processes), and every process whose command line contains the given text
-    (PostgreSQL's backends, Redis). Take it before and after, and subtract."""
+def cpu_seconds(*, trees: dict[str, list[int]], commands: dict[str, str]) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far, by role and process: the process trees rooted at the given pids (a
+    Celery worker and its pool processes), and every process whose command line contains the given
+    text (PostgreSQL's backends, Redis). Take it before and after; `cpu_used` subtracts."""
     processes = _processes()
     children: dict[int, list[int]] = {}
     for pid, (parent, _, _) in processes.items():
         children.setdefault(parent, []).append(pid)
-    used = {}
+    used: dict[str, dict[int, float]] = {}
     for role, roots in trees.items():
-        total, frontier = 0.0, list(roots)
+        used[role], frontier = {}, list(roots)
         while frontier:
             pid = frontier.pop()
             if pid in processes:
-                total += processes[pid][1]
+                used[role][pid] = processes[pid][1]
                 frontier.extend(children.get(pid, ()))
-        used[role] = total
     for role, text in commands.items():
-        used[role] = sum(cpu for _, cpu, command in processes.values() if text in command)
+        used[role] = {pid: cpu for pid, (_, cpu, command) in processes.items() if text in command}
     return used
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """Seconds used between two `cpu_seconds` readings, by role. A process that ended in between
+    is left out (its time went with it); one that started counts from zero."""
+    return {
+        role: sum(cpu - before.get(role, {}).get(pid, 0.0) for pid, cpu in processes.items())
+        for role, processes in after.items()
+    }
 
 
 def free_port() -> int:
@@ -305,16 +313,22 @@ def free_port() -> int:
 
 
 class Daphne:
-    """`daphne structforge.asgi:application` on a free port, with this process's environment."""
+    """`daphne structforge.asgi:application` on a free port, with this process's environment
+    (or, with `server="uvicorn"`, `uvicorn structforge.asgi:application`)."""
 
-    def __init__(self, *, name: str = "daphne") -> None:
+    def __init__(self, *, name: str = "daphne", server: str = "daphne") -> None:
         self.port = free_port()
+        self.server = server
         self.log_path = Path(tempfile.gettempdir()) / f"structforge-bench-{name}-{self.port}.log"
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Daphne:
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        if self.server == "uvicorn":
+            command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)]
+            command += ["--no-access-log", "--log-level", "warning"]
+        else:
+            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
         command.append("structforge.asgi:application")
         self.log_file = self.log_path.open("w")
         self.process = subprocess.Popen(
@@ -337,7 +351,7 @@ class Daphne:
             except httpx.TransportError:
                 time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError(f"daphne did not start: {self.log_path.read_text()[-2000:]}")
+        raise RuntimeError(f"{self.server} did not start: {self.log_path.read_text()[-2000:]}")
 
     def __exit__(self, *exc_info) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -1,7 +1,7 @@
 """Throughput of one-node runs through the API against raw Celery, queue wait, and the cost of admission.
 
 Run: .venv/bin/python bench/throughput.py [--runs 1000] [--rounds 1] [--max-running 8] [--in-process]
-     [--profile] [--skip-admission] [--reset-db]
+     [--server daphne|uvicorn] [--profile] [--skip-admission] [--reset-db]
 
 Uses bench/_harness.py with a database, Redis database and queue prefix of its own
 (structforge_bench_tp, Redis 14, `bench-tp-`; BENCH_* variables override them), so it can run
@@ -146,13 +146,13 @@ def drain(workflow: Workflow, after_pk: int, count: int, workers: list[_harness.
     raise TimeoutError(f"{runs.exclude(status__in=FINISHED).count()} runs not finished after {TIMEOUT_S}s")
 
 
-def cpu_now(daphne, workers) -> dict[str, float]:
+def cpu_now(daphne, workers) -> dict[str, dict[int, float]]:
     used = _harness.cpu_seconds(
         trees={"web": [daphne.process.pid] if daphne else [], "workers": [w.process.pid for w in workers]},
         commands={"PostgreSQL": "postgres", "Redis": "redis-server"},
     )
     times = os.times()
-    used["submitter" if daphne else "submitter (execution_start)"] = times.user + times.system
+    used["submitter" if daphne else "submitter (execution_start)"] = {os.getpid(): times.user + times.system}
     return used
 
 
@@ -183,7 +183,10 @@ def api_round(workflow, user, count, daphne, token, workers) -> dict:
         "statuses": statuses,
         "by_status": by_status,
         "waits": waits,
-        "cpu_ms": {role: (cpu_after[role] - cpu_before[role]) / max(accepted, 1) * 1000 for role in cpu_after},
+        "cpu_ms": {
+            role: seconds / max(accepted, 1) * 1000
+            for role, seconds in _harness.cpu_used(cpu_before, cpu_after).items()
+        },
     }
 
 
@@ -210,7 +213,7 @@ def throughput(args) -> list[str]:
         worker_env["BENCH_PROFILE_DIR"] = profile_dir
     out: list[str] = []
     workers = [_harness.Worker(concurrency=1, include=("bench.celery_tasks",), extra_env=worker_env) for _ in range(2)]
-    daphne = None if args.in_process else _harness.Daphne(name="tp")
+    daphne = None if args.in_process else _harness.Daphne(name="tp", server=args.server)
     try:
         for worker in workers:
             worker.start()
@@ -234,7 +237,7 @@ def throughput(args) -> list[str]:
             daphne.__exit__()
         for worker in workers:
             worker.stop()
-    how = "in-process execution_start" if args.in_process else f"HTTP POST via daphne, {IN_FLIGHT} in flight"
+    how = "in-process execution_start" if args.in_process else f"HTTP POST via {args.server}, {IN_FLIGHT} in flight"
     rows = []
     for i, (a, c) in enumerate(zip(api_rows, celery_rows, strict=True), 1):
         rows.append(
@@ -399,6 +402,7 @@ def main() -> None:
     parser.add_argument("--max-running", type=int, default=8)
     parser.add_argument("--admissions", type=int, default=105)
     parser.add_argument("--in-process", action="store_true", help="submit with execution_start, not HTTP")
+    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne", help="the ASGI server for HTTP")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-admission", action="store_true")
