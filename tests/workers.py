@@ -33,50 +33,40 @@ def database_url() -> str:
     return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
 
 
-class WorkerProcess:
-    """`celery -A structforge worker` in a subprocess, started and killed only by the test that owns it."""
+class CeleryProcess:
+    """`celery -A structforge <command>` in its own process group, on the test database and Redis,
+    started and killed only by the test that owns it; ready once its log shows `ready_marker`."""
 
-    def __init__(self, *, log_dir: Path, concurrency: int = 2, extra_env: dict[str, str] | None = None) -> None:
-        self.name = f"test-{uuid.uuid4().hex[:8]}"
+    ready_marker = ""
+
+    def __init__(self, *, name: str, log_dir: Path, arguments: list[str], extra_env: dict[str, str]) -> None:
+        self.name = name
         self.log_path = log_dir / f"{self.name}.log"
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "PYTHONUNBUFFERED": "1",
-            **FAST_RECOVERY_ENV,
-            **(extra_env or {}),
+            **extra_env,
         }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "structforge",
-            "worker",
-            f"--hostname={self.name}@%h",
-            f"--concurrency={concurrency}",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=INFO",
-        ]
+        command = [sys.executable, "-m", "celery", "-A", "structforge", *arguments]
         self.log_file = self.log_path.open("w")
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    def wait_ready(self, timeout_s: float = 60) -> "WorkerProcess":
+    def wait_ready(self, timeout_s: float = 60):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if " ready." in self.log_path.read_text():
+            if self.ready_marker in self.log():
                 return self
             if self.process.poll() is not None:
                 break
             time.sleep(0.1)
-        raise RuntimeError(f"worker {self.name} did not start:\n{self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(f"{self.name} did not start:\n{self.log()[-3000:]}")
 
     def kill(self) -> None:
-        """SIGKILL the worker and its pool children: no chance to ack, requeue or clean up."""
+        """SIGKILL the process and its children: no chance to ack, requeue or clean up."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
@@ -95,8 +85,28 @@ class WorkerProcess:
         return self.log_path.read_text()
 
     def alive(self) -> bool:
-        """Whether the worker's main process is still running (it did not crash or exit)."""
+        """Whether the main process is still running (it did not crash or exit)."""
         return self.process.poll() is None
+
+
+class WorkerProcess(CeleryProcess):
+    """A real `celery worker` with the fast recovery settings of the tests."""
+
+    ready_marker = " ready."
+
+    def __init__(self, *, log_dir: Path, concurrency: int = 2, extra_env: dict[str, str] | None = None) -> None:
+        name = f"test-{uuid.uuid4().hex[:8]}"
+        arguments = [
+            "worker",
+            f"--hostname={name}@%h",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+        ]
+        super().__init__(
+            name=name, log_dir=log_dir, arguments=arguments, extra_env={**FAST_RECOVERY_ENV, **(extra_env or {})}
+        )
 
 
 def wait_for(execution: Execution, *statuses: str, timeout_s: float = 30) -> Execution:
