@@ -220,7 +220,7 @@ def succeeded(run: Run) -> Run:
 @contextmanager
 def not_queued():
     """For in-process runs: the execution is run here and never sent to a worker."""
-    with mock.patch("executions.dispatch.enqueue"):
+    with mock.patch("executions.dispatch.enqueue"), mock.patch("executions.dispatch.wake_for_pending"):
         yield
 
 

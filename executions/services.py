@@ -130,7 +130,10 @@ def _announce_pending(execution: Execution) -> None:
     computed on read (`admission.waiting_for`), since counting the queue on every submit would
     make a burst of n submissions cost O(n²).
     """
-    dispatch.enqueue(execution.pk, priority=execution.priority, eta=execution.not_before)
+    if execution.not_before is not None:
+        dispatch.enqueue(execution.pk, priority=execution.priority, eta=execution.not_before)
+    else:
+        dispatch.wake_for_pending(execution.priority)
     live.publish_execution(
         execution_id=execution.pk,
         owner_id=execution.owner_id,

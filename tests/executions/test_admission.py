@@ -2,10 +2,10 @@
 
 import pytest
 
-from executions.models import Execution, ExecutionStatus, Trigger
+from executions.models import Execution, Trigger
 from executions.services import execution_cancel, execution_start
 from sharing.models import UserQuota
-from tests.executions.runs import sleeper, start_runs
+from tests.executions.runs import sleeper, start_runs, wait_all_finished
 from tests.workers import WorkerProcess, wait_until
 from workflows.services import workflow_create
 
@@ -46,19 +46,6 @@ def uncapped(workers, settings):
 @pytest.fixture
 def capped(workers, settings):
     settings.STRUCTFORGE_QUEUE_PREFIX = CAPPED
-
-
-def wait_all_finished(executions, timeout_s: float = 120) -> list[Execution]:
-    ids = [execution.pk for execution in executions]
-    wait_until(
-        lambda: (
-            not Execution.objects.filter(pk__in=ids)
-            .exclude(status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED])
-            .exists()
-        ),
-        timeout_s=timeout_s,
-    )
-    return list(Execution.objects.filter(pk__in=ids).order_by("id"))
 
 
 def most_at_once(executions) -> int:

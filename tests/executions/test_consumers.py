@@ -47,6 +47,7 @@ def fresh_live_state():
 def not_queued(monkeypatch):
     """Runs are driven by the test (`run_in_background`), not by a worker that may be listening."""
     monkeypatch.setattr("executions.dispatch.enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("executions.dispatch.wake_for_pending", lambda *args, **kwargs: None)
 
 
 @pytest.fixture
