@@ -167,6 +167,8 @@ else:
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "structforge.broker:Transport"
 # No StructForge task returns a result (PostgreSQL holds every outcome), so by default there is
 # no result backend: Celery builds one per thread to send each message, and under ASGI every
 # request runs in a new thread. The benchmarks' raw-Celery baselines set one.
