@@ -13,6 +13,7 @@ advisory lock, so the limits hold across any number of workers and machines.
 """
 
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -96,7 +97,10 @@ def _heads() -> list[_Head]:
     sql, params = _heads_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return _heads_from(cursor.fetchall())
+
+
+def _heads_from(rows: list[tuple]) -> list[_Head]:
     return [
         _Head(
             execution_id=first_high or first,
@@ -122,6 +126,9 @@ def _timestamp(value: datetime | str | None) -> datetime | None:
 
 def admit_next() -> Claim | None:
     """Claim the pending execution this worker should start now, or None when nothing may start."""
+    # Inside a transaction of the caller's (tests), the transaction cannot be spelled out.
+    if connection.vendor == "postgresql" and connection.get_autocommit():
+        return _admit_in_two_round_trips()
     with transaction.atomic():
         _lock()
         # Read the clock only once the lock is held: a start must never predate a finish it waited for.
@@ -131,26 +138,7 @@ def admit_next() -> Claim | None:
         )
         if len(running) >= settings.STRUCTFORGE_MAX_RUNNING:
             return None
-        heads = _heads()
-        if not heads:
-            return None
-        per_workflow = Counter(workflow_id for workflow_id, _ in running)
-        per_owner = Counter(owner_id for _, owner_id in running)
-        admissible = [
-            head
-            for head in heads
-            if (head.workflow_limit is None or per_workflow[head.workflow_id] < head.workflow_limit)
-            and per_owner[head.owner_id] < head.owner_limit
-        ]
-        admissible.sort(
-            key=lambda head: (
-                not head.high,
-                per_owner[head.owner_id],
-                head.last_admitted_at or datetime.min.replace(tzinfo=now.tzinfo),
-                head.execution_id,
-            )
-        )
-        for head in admissible:
+        for head in _admissible(running, _heads(), now):
             started = Execution.objects.filter(pk=head.execution_id, status=ExecutionStatus.PENDING).update(
                 status=ExecutionStatus.RUNNING, attempt=1, heartbeat_at=now, started_at=now
             )
@@ -164,6 +152,101 @@ def admit_next() -> Claim | None:
                 )
                 return Claim(execution_id=head.execution_id, attempt=1)
     return None
+
+
+def _admissible(running: list[tuple[int, int]], heads: list[_Head], now: datetime) -> list[_Head]:
+    """The heads that may start now, the one to start first first.
+
+    `running` holds a (workflow_id, owner_id) pair per running execution.
+    """
+    if len(running) >= settings.STRUCTFORGE_MAX_RUNNING:
+        return []
+    per_workflow = Counter(workflow_id for workflow_id, _ in running)
+    per_owner = Counter(owner_id for _, owner_id in running)
+    admissible = [
+        head
+        for head in heads
+        if (head.workflow_limit is None or per_workflow[head.workflow_id] < head.workflow_limit)
+        and per_owner[head.owner_id] < head.owner_limit
+    ]
+    admissible.sort(
+        key=lambda head: (
+            not head.high,
+            per_owner[head.owner_id],
+            head.last_admitted_at or datetime.min.replace(tzinfo=now.tzinfo),
+            head.execution_id,
+        )
+    )
+    return admissible
+
+
+def _admit_in_two_round_trips() -> Claim | None:
+    """`admit_next` on PostgreSQL, with the transaction spelled out so that it costs two round trips.
+
+    Through the ORM an admission is seven (begin, lock, running, heads, start, turn, commit),
+    six of them under the lock that every admission in the deployment waits for. Here the first
+    round trip begins, takes the lock and reads (each statement of a multi-statement query reads
+    a fresh snapshot, so the reads see every admission committed before the lock was granted);
+    the second starts the first admissible run still pending, records the owner's turn and
+    commits (or only commits, when nothing may start). Only deciding the order (`_admissible`)
+    happens in Python, as on every database.
+    """
+    heads_sql, heads_params = _heads_sql()
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(
+                "BEGIN; SELECT pg_advisory_xact_lock(%s); "
+                f"SELECT workflow_id, owner_id FROM {_EXECUTIONS} WHERE status = %s; {heads_sql}",
+                [ADMISSION_LOCK_KEY, ExecutionStatus.RUNNING, *heads_params],
+            )
+            now = timezone.now()
+            cursor.nextset()  # past BEGIN's result to the lock's
+            cursor.nextset()
+            running = cursor.fetchall()
+            cursor.nextset()
+            heads = _heads_from(cursor.fetchall())
+            candidates = _admissible(running, heads, now)
+            if not candidates:
+                cursor.execute("COMMIT")
+                return None
+            started = _start_first_pending_and_commit(cursor, candidates, now)
+        except BaseException:
+            with suppress(Exception):  # a broken connection has no transaction left to end
+                cursor.execute("ROLLBACK")
+            raise
+    if started is None:
+        # Every candidate was cancelled meanwhile (a cancel takes no lock): look again.
+        return _admit_in_two_round_trips()
+    return Claim(execution_id=started, attempt=1)
+
+
+def _start_first_pending_and_commit(cursor, candidates: list[_Head], now: datetime) -> int | None:
+    """Start the first candidate still pending, record its owner's turn and commit: one round trip."""
+    cursor.execute(
+        "WITH candidate AS ("
+        f"  SELECT e.id FROM unnest(%s::bigint[]) WITH ORDINALITY AS c(id, position) JOIN {_EXECUTIONS} e"
+        "   ON e.id = c.id AND e.status = %s ORDER BY c.position LIMIT 1"
+        f"), started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = %s, started_at = %s"
+        "   FROM candidate WHERE e.id = candidate.id AND e.status = %s RETURNING e.id, e.owner_id"
+        f"), turn AS (INSERT INTO {_TURNS} (owner_id, last_admitted_at) SELECT owner_id, %s FROM started"
+        "   ON CONFLICT (owner_id) DO UPDATE SET last_admitted_at = EXCLUDED.last_admitted_at"
+        ") SELECT id FROM started; COMMIT",
+        [
+            [head.execution_id for head in candidates],
+            ExecutionStatus.PENDING,
+            ExecutionStatus.RUNNING,
+            now,
+            now,
+            ExecutionStatus.PENDING,
+            now,
+        ],
+    )
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+_EXECUTIONS = Execution._meta.db_table
+_TURNS = AdmissionTurn._meta.db_table
 
 
 PENDING_WORK = "pending"
