@@ -154,6 +154,13 @@ def write_nodes(claim: Claim, changes: list[NodeChange]) -> None:
 
 
 def _write_nodes_postgresql(claim: Claim, changes: list[NodeChange]) -> int:
+    sql, params = _node_changes_sql(claim, changes)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _node_changes_sql(claim: Claim, changes: Sequence[NodeChange]) -> tuple[str, list[Any]]:
     # The ORM's CASE WHEN per field and node costs milliseconds of Python per write; a VALUES
     # list joined to the rows (and to the execution, for the fence) is one cheap statement.
     # Each field comes with a flag saying whether to write it (None means "leave as is").
@@ -172,18 +179,28 @@ def _write_nodes_postgresql(claim: Claim, changes: list[NodeChange]) -> int:
             value = getattr(change, name)
             given = value is not None or (name == "output" and change.set_output)
             if name in _JSON_FIELDS and value is not None:
-                value = json.dumps(value, cls=DjangoJSONEncoder)
+                value = _json(value)
             params += [given, value]
     sql = (
-        f"UPDATE {NodeRun._meta.db_table} AS n SET {', '.join(assignments)} "
-        f"FROM (VALUES {', '.join([row] * len(changes))}) AS v({', '.join(columns)}), "
-        f"{Execution._meta.db_table} AS e "
-        "WHERE n.execution_id = %s AND n.node_id = v.node_id "
-        "AND e.id = n.execution_id AND e.attempt = %s AND e.status = %s"
+        f"UPDATE {_NODE_RUNS} AS n SET {', '.join(assignments)} "
+        f"FROM (VALUES {', '.join([row] * len(changes))}) AS v({', '.join(columns)}), {_EXECUTIONS} AS e "
+        f"WHERE n.execution_id = %s AND n.node_id = v.node_id AND {_FENCE_SQL}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, claim.execution_id, claim.attempt, ExecutionStatus.RUNNING])
-        return cursor.rowcount
+    return sql, [*params, *_fence_params(claim)]
+
+
+# Joined to the execution as `e` and its node runs as `n`: the claim still holds.
+_FENCE_SQL = "e.id = n.execution_id AND e.attempt = %s AND e.status = %s"
+_NODE_RUNS = NodeRun._meta.db_table
+_EXECUTIONS = Execution._meta.db_table
+
+
+def _fence_params(claim: Claim) -> list[Any]:
+    return [claim.execution_id, claim.attempt, ExecutionStatus.RUNNING]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
 
 
 def _write_nodes_orm(claim: Claim, changes: list[NodeChange]) -> int:
@@ -215,18 +232,69 @@ def finish(
 
     Nodes still pending or running when a run fails or is cancelled end `cancelled`.
     """
+    ending = _Ending(status=status, output=output, error=error, error_node=error_node, at=timezone.now())
+    if connection.vendor == "postgresql":
+        updated = _finish_postgresql(claim, ending, node_changes)
+    else:
+        updated = _finish_orm(claim, ending, node_changes)
+    # A retry after a commit whose answer was lost finds its own write already there.
+    if not updated and not _already_finished(claim, status):
+        raise LostClaim(claim)
+
+
+@dataclass(frozen=True)
+class _Ending:
+    status: str
+    output: Any
+    error: str
+    error_node: str
+    at: datetime
+
+
+def _finish_orm(claim: Claim, ending: _Ending, node_changes: Sequence[NodeChange]) -> int:
     with transaction.atomic():
         write_nodes(claim, list(node_changes))
-        if status != ExecutionStatus.SUCCESS:
+        if ending.status != ExecutionStatus.SUCCESS:
             _fenced_nodes(claim).filter(status__in=[NodeRunStatus.PENDING, NodeRunStatus.RUNNING]).update(
-                status=NodeRunStatus.CANCELLED, finished_at=timezone.now()
+                status=NodeRunStatus.CANCELLED, finished_at=ending.at
             )
-        updated = _fenced_execution(claim).update(
-            status=status, output=output, error=error, error_node=error_node, finished_at=timezone.now()
+        return _fenced_execution(claim).update(
+            status=ending.status,
+            output=ending.output,
+            error=ending.error,
+            error_node=ending.error_node,
+            finished_at=ending.at,
         )
-        # A retry after a commit whose answer was lost finds its own write already there.
-        if not updated and not _already_finished(claim, status):
-            raise LostClaim(claim)
+
+
+def _finish_postgresql(claim: Claim, ending: _Ending, node_changes: Sequence[NodeChange]) -> int:
+    """`finish` in one round trip: the statements go as one query, which PostgreSQL runs as one
+    transaction (or inside the caller's). Every statement is fenced on the claim, so a lost claim
+    changes nothing; returns how many execution rows the last statement ended (0 or 1)."""
+    statements: list[str] = []
+    params: list[Any] = []
+    if node_changes:
+        sql, node_params = _node_changes_sql(claim, node_changes)
+        statements.append(sql)
+        params += node_params
+    if ending.status != ExecutionStatus.SUCCESS:
+        statements.append(
+            f"UPDATE {_NODE_RUNS} AS n SET status = %s, finished_at = %s FROM {_EXECUTIONS} AS e "
+            f"WHERE n.execution_id = %s AND n.status IN (%s, %s) AND {_FENCE_SQL}"
+        )
+        params += [NodeRunStatus.CANCELLED, ending.at, claim.execution_id, NodeRunStatus.PENDING]
+        params += [NodeRunStatus.RUNNING, claim.attempt, ExecutionStatus.RUNNING]
+    statements.append(
+        f"UPDATE {_EXECUTIONS} AS e SET status = %s, output = %s::jsonb, error = %s, error_node = %s, "
+        "finished_at = %s WHERE e.id = %s AND e.attempt = %s AND e.status = %s"
+    )
+    output = None if ending.output is None else _json(ending.output)
+    params += [ending.status, output, ending.error, ending.error_node, ending.at, *_fence_params(claim)]
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(statements), params)
+        while cursor.nextset():
+            pass
+        return cursor.rowcount
 
 
 def _already_finished(claim: Claim, status: str) -> bool:
