@@ -26,8 +26,9 @@ from executions.models import (
     WorkflowWebhook,
 )
 from executions.selectors import webhook_digest
+from sharing.models import UserQuota
 from sharing.roles import Role, role_at_least
-from sharing.selectors import quotas_for
+from sharing.selectors import quota_defaults
 from structforge.errors import InvalidInput, LimitReached, QuotaExceeded
 from workflows.models import OnLimit, Workflow, WorkflowVersion
 from workflows.nodes.context import NodeError
@@ -151,21 +152,21 @@ def _count_against_daily_quota(workflow: Workflow) -> None:
 
     Runs inside the transaction that creates the execution, so a refusal or a rollback uncounts it.
     """
-    quota = quotas_for(user_ids=[workflow.owner_id])[workflow.owner_id]
     table = DailyUsage._meta.db_table
-    # One upsert: the count of the day's executions costs the same on the millionth run as on the first.
+    # One upsert: the count of the day's executions costs the same on the millionth run as on the
+    # first. The owner's override of the quota comes back with it, saving a query per run.
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (owner_id, day, executions) VALUES (%s, %s, 1) "
             f"ON CONFLICT (owner_id, day) DO UPDATE SET executions = {table}.executions + 1 "
-            "RETURNING executions",
-            [workflow.owner_id, timezone.now().date()],
+            f"RETURNING executions, (SELECT max_executions_per_day FROM {UserQuota._meta.db_table} WHERE user_id = %s)",
+            [workflow.owner_id, timezone.now().date(), workflow.owner_id],
         )
-        (used,) = cursor.fetchone()
-    if used > quota.max_executions_per_day:
+        used, override = cursor.fetchone()
+    limit = quota_defaults()["max_executions_per_day"] if override is None else override
+    if used > limit:
         raise QuotaExceeded(
-            f"The workflow's owner has used today's quota of {quota.max_executions_per_day} executions; "
-            "it renews at midnight UTC."
+            f"The workflow's owner has used today's quota of {limit} executions; it renews at midnight UTC."
         )
 
 

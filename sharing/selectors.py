@@ -104,14 +104,19 @@ class Quota:
     max_schedules: int
 
 
-def quotas_for(*, user_ids: Iterable[int]) -> dict[int, Quota]:
-    """Each user's limits: their override where set, the default from settings otherwise."""
-    defaults = {
+def quota_defaults() -> dict[str, int]:
+    """The limits of every user without an override, from settings."""
+    return {
         "max_running": settings.STRUCTFORGE_USER_MAX_RUNNING,
         "max_executions_per_day": settings.STRUCTFORGE_USER_MAX_EXECUTIONS_PER_DAY,
         "max_workflows": settings.STRUCTFORGE_USER_MAX_WORKFLOWS,
         "max_schedules": getattr(settings, "STRUCTFORGE_USER_MAX_SCHEDULES", 100),
     }
+
+
+def quotas_for(*, user_ids: Iterable[int]) -> dict[int, Quota]:
+    """Each user's limits: their override where set, the default from settings otherwise."""
+    defaults = quota_defaults()
     user_ids = list(user_ids)
     overrides = {row["user_id"]: row for row in UserQuota.objects.filter(user_id__in=user_ids).values()}
     quotas = {}
