@@ -7,8 +7,8 @@ from executions.views import (
     QuotaView,
     SharedWorkflowRunView,
     SharedWorkflowView,
+    WorkflowRunView,
     WorkflowWebhookView,
-    workflow_run,
 )
 
 router = DefaultRouter()
@@ -16,7 +16,7 @@ router.include_root_view = False
 router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = [
-    path("workflows/<int:workflow_pk>/run/", workflow_run, name="workflow-run"),
+    path("workflows/<int:workflow_pk>/run/", WorkflowRunView.as_view(), name="workflow-run"),
     path("workflows/<int:workflow_pk>/webhook/", WorkflowWebhookView.as_view(), name="workflow-webhook"),
     path("hooks/<str:token>/", HookView.as_view(), name="hook"),
     path("quota/", QuotaView.as_view(), name="quota"),

@@ -1,7 +1,3 @@
-from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -13,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from executions import live, selectors, services
+from executions import selectors, services
 from executions.models import Execution, ExecutionStatus, Trigger
 from executions.serializers import (
     ExecutionListSerializer,
@@ -52,29 +48,8 @@ class WorkflowRunView(WorkflowFromUrl, APIView):
         )
         response = Response(RunAcceptedSerializer(run_accepted(execution)).data, status=status.HTTP_202_ACCEPTED)
         if data.validated_data["mode"] == "sync":
-            response.wait_for_execution = execution.pk
+            response.wait_for_execution = execution.pk  # executions.middleware.WaitForSynchronousRuns
         return response
-
-
-def _finished_execution(request, execution_id: int) -> JsonResponse | None:
-    execution = Execution.objects.filter(pk=execution_id).prefetch_related("node_runs").first()
-    if execution is None or not execution.is_finished:
-        return None
-    return JsonResponse(ExecutionSerializer(execution).data, status=200)
-
-
-@csrf_exempt  # CSRF is enforced by DRF's SessionAuthentication inside WorkflowRunView
-async def workflow_run(request, workflow_pk: int):
-    """`POST workflows/{id}/run/`. Async so that a synchronous run waits without holding a thread."""
-    response = await sync_to_async(WorkflowRunView.as_view())(request, workflow_pk=workflow_pk)
-    execution_id = getattr(response, "wait_for_execution", None)
-    if execution_id is None:
-        return response
-    if await live.wait_finished(execution_id, settings.STRUCTFORGE_SYNC_WAIT_S):
-        finished = await sync_to_async(_finished_execution)(request, execution_id)
-        if finished is not None:
-            return finished
-    return response
 
 
 class WorkflowWebhookView(WorkflowFromUrl, APIView):
