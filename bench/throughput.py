@@ -1,7 +1,7 @@
 """Throughput of one-node runs through the API against raw Celery, queue wait, and the cost of admission.
 
 Run: .venv/bin/python bench/throughput.py [--runs 1000] [--rounds 1] [--max-running 8] [--in-process]
-     [--server daphne|uvicorn] [--profile] [--skip-admission] [--reset-db]
+     [--server daphne|uvicorn] [--profile] [--skip-admission] [--skip-floor] [--reset-db]
 
 Uses bench/_harness.py with a database, Redis database and queue prefix of its own
 (structforge_bench_tp, Redis 14, `bench-tp-`; BENCH_* variables override them), so it can run
@@ -17,6 +17,10 @@ while other benchmarks run. Issue 4's cases except the WebSocket one (bench/ws_l
 3. `admission.admit_next()` in this process against N pending executions spread over W
    workflows of W users (no worker running): median µs and queries per admission. Each admitted
    run is put back to pending (untimed), so N stays constant.
+
+4. The web process's CPU per request for requests that start no run (a 404 through the
+   middleware, an authenticated API read), against the run request's in case 1: what any
+   request costs before the run's own work.
 
 Nothing asserts: it prints tables, recorded in docs/benchmarks.md ("Throughput and admission").
 """
@@ -101,14 +105,19 @@ def workflow_of(user, name: str = "one node") -> Workflow:
 
 
 async def _post_all(url: str, token: str, count: int) -> list[int]:
+    return await _send_all("POST", url, token, count)
+
+
+async def _send_all(method: str, url: str, token: str, count: int) -> list[int]:
     statuses: list[int] = []
     semaphore = asyncio.Semaphore(IN_FLIGHT)
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    body = {"json": {}} if method == "POST" else {}
     async with httpx.AsyncClient(headers={"Authorization": f"Token {token}"}, limits=limits, timeout=120) as client:
 
         async def one() -> None:
             async with semaphore:
-                response = await client.post(url, json={})
+                response = await client.request(method, url, **body)
                 statuses.append(response.status_code)
 
         await asyncio.gather(*(one() for _ in range(count)))
@@ -395,6 +404,45 @@ def admission_cost(args) -> list[str]:
     return out
 
 
+# --- case 4 --------------------------------------------------------------------------------------
+
+FLOOR_REQUESTS = 2_000
+
+
+def web_floor(args) -> list[str]:
+    """CPU per request of the web process (and of this client) for requests that start no run:
+    the least any request through Django's middleware costs, and an authenticated API read."""
+    user = user_named(USER)
+    AuthToken.objects.filter(user=user).delete()
+    _, token = AuthToken.objects.create(user=user)
+    cases = [
+        ("GET /nope (404 through the middleware; no DRF, no query)", "/nope"),
+        ("GET /api/v1/quota/ (DRF, knox token, 6 queries)", "/api/v1/quota/"),
+    ]
+    rows = []
+    with _harness.Daphne(name="floor", server=args.server) as server:
+        for label, path in cases:
+            asyncio.run(_send_all("GET", server.url + path, token, 100))  # warm-up
+            before = cpu_now(server, [])
+            started = time.perf_counter()
+            statuses = asyncio.run(_send_all("GET", server.url + path, token, FLOOR_REQUESTS))
+            elapsed = time.perf_counter() - started
+            used = _harness.cpu_used(before, cpu_now(server, []))
+            rows.append(
+                [
+                    label,
+                    f"{used['web'] / FLOOR_REQUESTS * 1000:.2f}",
+                    f"{used['submitter'] / FLOOR_REQUESTS * 1000:.2f}",
+                    f"{FLOOR_REQUESTS / elapsed:.0f}",
+                    ", ".join(f"{code}={statuses.count(code)}" for code in sorted(set(statuses))),
+                ]
+            )
+    return [
+        f"4. Requests that start no run, {FLOOR_REQUESTS} each via {args.server}, {IN_FLIGHT} in flight",
+        _harness.table(["request", "web ms CPU", "client ms CPU", "requests/s", "statuses"], rows),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1_000)
@@ -406,6 +454,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-admission", action="store_true")
+    parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument("--reset-db", action="store_true")
     args = parser.parse_args()
     global SUBMIT_PROFILE
@@ -426,6 +475,9 @@ def main() -> None:
             lines.append("")
         if not args.skip_admission:
             lines += admission_cost(args)
+            lines.append("")
+        if not args.skip_floor:
+            lines += web_floor(args)
     finally:
         _harness.stop_all_workers()
     print("\n".join(lines))
