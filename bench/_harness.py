@@ -312,18 +312,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class Daphne:
+class WebServer:
     """`daphne structforge.asgi:application` on a free port, with this process's environment
     (or, with `server="uvicorn"`, `uvicorn structforge.asgi:application`)."""
 
-    def __init__(self, *, name: str = "daphne", server: str = "daphne") -> None:
+    def __init__(self, *, name: str = "web", server: str = "daphne") -> None:
         self.port = free_port()
         self.server = server
         self.log_path = Path(tempfile.gettempdir()) / f"structforge-bench-{name}-{self.port}.log"
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> Daphne:
+    def __enter__(self) -> WebServer:
         if self.server == "uvicorn":
             command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)]
             command += ["--no-access-log", "--log-level", "warning"]

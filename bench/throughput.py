@@ -8,7 +8,7 @@ Uses bench/_harness.py with a database, Redis database and queue prefix of its o
 while other benchmarks run. Issue 4's cases except the WebSocket one (bench/ws_latency.py):
 
 1. `--runs` one-node `noop` workflows submitted at once through `POST /api/v1/workflows/{id}/run/`
-   (knox token, httpx, 32 requests in flight) to a real daphne, drained to `success` by two
+   (knox token, httpx, 16 requests in flight) to a real uvicorn (or daphne), drained to `success` by two
    `celery -A structforge worker --concurrency=1` processes with STRUCTFORGE_MAX_RUNNING set:
    runs/s from the first submit to the last `finished_at`. Against `--runs` raw Celery no-op
    tasks (bench.noop, a group, results in Redis) on the same broker, queue and workers, from the
@@ -124,11 +124,11 @@ async def _send_all(method: str, url: str, token: str, count: int) -> list[int]:
     return statuses
 
 
-def submit(workflow: Workflow, user, count: int, daphne: _harness.Daphne | None, token: str) -> tuple[float, dict]:
+def submit(workflow: Workflow, user, count: int, web: _harness.WebServer | None, token: str) -> tuple[float, dict]:
     """Submit `count` runs; returns seconds spent submitting and the HTTP status counts."""
     started = time.perf_counter()
     statuses: dict = {}
-    if daphne is None:
+    if web is None:
         if SUBMIT_PROFILE is not None:
             SUBMIT_PROFILE.enable()
         for _ in range(count):
@@ -137,7 +137,7 @@ def submit(workflow: Workflow, user, count: int, daphne: _harness.Daphne | None,
             SUBMIT_PROFILE.disable()
         statuses["in-process"] = count
     else:
-        for code in asyncio.run(_post_all(f"{daphne.url}/api/v1/workflows/{workflow.pk}/run/", token, count)):
+        for code in asyncio.run(_post_all(f"{web.url}/api/v1/workflows/{workflow.pk}/run/", token, count)):
             statuses[code] = statuses.get(code, 0) + 1
     return time.perf_counter() - started, statuses
 
@@ -155,24 +155,24 @@ def drain(workflow: Workflow, after_pk: int, count: int, workers: list[_harness.
     raise TimeoutError(f"{runs.exclude(status__in=FINISHED).count()} runs not finished after {TIMEOUT_S}s")
 
 
-def cpu_now(daphne, workers) -> dict[str, dict[int, float]]:
+def cpu_now(web, workers) -> dict[str, dict[int, float]]:
     used = _harness.cpu_seconds(
-        trees={"web": [daphne.process.pid] if daphne else [], "workers": [w.process.pid for w in workers]},
+        trees={"web": [web.process.pid] if web else [], "workers": [w.process.pid for w in workers]},
         commands={"PostgreSQL": "postgres", "Redis": "redis-server"},
     )
     times = os.times()
-    used["submitter" if daphne else "submitter (execution_start)"] = {os.getpid(): times.user + times.system}
+    used["submitter" if web else "submitter (execution_start)"] = {os.getpid(): times.user + times.system}
     return used
 
 
-def api_round(workflow, user, count, daphne, token, workers) -> dict:
+def api_round(workflow, user, count, web, token, workers) -> dict:
     after_pk = Execution.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     first_submit = timezone.now()
-    cpu_before = cpu_now(daphne, workers)
-    submit_s, statuses = submit(workflow, user, count, daphne, token)
+    cpu_before = cpu_now(web, workers)
+    submit_s, statuses = submit(workflow, user, count, web, token)
     accepted = statuses.get(202, 0) + statuses.get("in-process", 0)
     drain(workflow, after_pk, accepted, workers)
-    cpu_after = cpu_now(daphne, workers)
+    cpu_after = cpu_now(web, workers)
     runs = Execution.objects.filter(workflow=workflow, pk__gt=after_pk)
     span = runs.aggregate(last=Max("finished_at"), first_start=Min("started_at"))
     by_status: dict = {}
@@ -222,19 +222,19 @@ def throughput(args) -> list[str]:
         worker_env["BENCH_PROFILE_DIR"] = profile_dir
     out: list[str] = []
     workers = [_harness.Worker(concurrency=1, include=("bench.celery_tasks",), extra_env=worker_env) for _ in range(2)]
-    daphne = None if args.in_process else _harness.Daphne(name="tp", server=args.server)
+    web = None if args.in_process else _harness.WebServer(name="tp", server=args.server)
     try:
         for worker in workers:
             worker.start()
-        if daphne is not None:
-            daphne.__enter__()
+        if web is not None:
+            web.__enter__()
         # Warm-up: both sides load code, plan the version, open connections.
-        api_round(workflow, user, 40, daphne, token, workers)
+        api_round(workflow, user, 40, web, token, workers)
         celery_round(100)
         api_rows, celery_rows, waits = [], [], []
         for _ in range(args.rounds):
             c = celery_round(args.runs)
-            a = api_round(workflow, user, args.runs, daphne, token, workers)
+            a = api_round(workflow, user, args.runs, web, token, workers)
             celery_rows.append(c)
             api_rows.append(a)
             waits.extend(a["waits"])
@@ -242,8 +242,8 @@ def throughput(args) -> list[str]:
                 f"  round: celery {c['rate']:.0f}/s, api {a['rate']:.0f}/s {a['by_status']} {a['statuses']}", flush=True
             )
     finally:
-        if daphne is not None:
-            daphne.__exit__()
+        if web is not None:
+            web.__exit__()
         for worker in workers:
             worker.stop()
     how = "in-process execution_start" if args.in_process else f"HTTP POST via {args.server}, {IN_FLIGHT} in flight"
@@ -292,7 +292,7 @@ def throughput(args) -> list[str]:
         )
     )
     out.append("")
-    out.append("3. CPU per run (user + system), by process, over the submit and the drain")
+    out.append("1b. CPU per run (user + system), by process, over the submit and the drain")
     roles = list(api_rows[0]["cpu_ms"])
     out.append(
         _harness.table(
@@ -420,7 +420,7 @@ def web_floor(args) -> list[str]:
         ("GET /api/v1/quota/ (DRF, knox token, 6 queries)", "/api/v1/quota/"),
     ]
     rows = []
-    with _harness.Daphne(name="floor", server=args.server) as server:
+    with _harness.WebServer(name="floor", server=args.server) as server:
         for label, path in cases:
             asyncio.run(_send_all("GET", server.url + path, token, 100))  # warm-up
             before = cpu_now(server, [])
@@ -450,7 +450,7 @@ def main() -> None:
     parser.add_argument("--max-running", type=int, default=8)
     parser.add_argument("--admissions", type=int, default=105)
     parser.add_argument("--in-process", action="store_true", help="submit with execution_start, not HTTP")
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne", help="the ASGI server for HTTP")
+    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn", help="the ASGI server for HTTP")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-admission", action="store_true")

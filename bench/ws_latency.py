@@ -2,10 +2,11 @@
 WebSocket client receiving it, while about 100 workflows per second run.
 
 Run: .venv/bin/python bench/ws_latency.py [--rates 10,100] [--seconds 30] [--probes 5] [--workers 2]
-     [--concurrency 2] [--reset-db]
+     [--concurrency 2] [--server uvicorn|daphne] [--reset-db]
 
 Uses the benchmark database, Redis database and queue prefix of bench/_harness.py, a real
-`daphne structforge.asgi:application` and real `celery -A structforge worker` processes.
+`uvicorn` (or `--server daphne`) serving `structforge.asgi:application` and real
+`celery -A structforge worker` processes.
 
 - Load: a 3-node `noop` chain submitted with `execution_start` (trigger webhook, normal queue)
   at each of `--rates` per second for `--seconds`, by a user of its own. What the workers do not
@@ -16,7 +17,7 @@ Uses the benchmark database, Redis database and queue prefix of bench/_harness.p
 - Latency of one node event: the client's clock when the frame arrived minus the event's
   `finished_at`, which the worker takes just before the checkpoint that commits it (the same
   machine, so the same clock). It covers the commit, the publisher thread (Redis state + seq),
-  the channel layer, daphne and the client.
+  the channel layer, the web server and the client.
 
 Nothing asserts: it prints a table, recorded in docs/benchmarks.md ("WebSocket latency").
 """
@@ -103,13 +104,13 @@ def start_probe(workflow: Workflow, user) -> int:
 
 
 async def probe(
-    daphne: _harness.Daphne, pool: ThreadPoolExecutor, workflow: Workflow, user, token: str, latencies: list[float]
+    web: _harness.WebServer, pool: ThreadPoolExecutor, workflow: Workflow, user, token: str, latencies: list[float]
 ) -> str:
     loop = asyncio.get_running_loop()
     execution_id = await loop.run_in_executor(pool, start_probe, workflow, user)
-    url = f"ws://127.0.0.1:{daphne.port}/ws/executions/{execution_id}/?token={token}"
+    url = f"ws://127.0.0.1:{web.port}/ws/executions/{execution_id}/?token={token}"
     measured = []
-    async with connect(url, origin=daphne.url, proxy=None, open_timeout=TIMEOUT_S) as ws:
+    async with connect(url, origin=web.url, proxy=None, open_timeout=TIMEOUT_S) as ws:
         async for frame in ws:
             arrived = time.time()
             message = json.loads(frame)
@@ -121,7 +122,7 @@ async def probe(
     return "measured"
 
 
-async def run_probes(daphne, pool, workflow, user, token, rate: float, seconds: float, latencies) -> dict[str, int]:
+async def run_probes(web, pool, workflow, user, token, rate: float, seconds: float, latencies) -> dict[str, int]:
     tasks = []
     started = time.monotonic()
     for index in range(int(rate * seconds)):
@@ -129,7 +130,7 @@ async def run_probes(daphne, pool, workflow, user, token, rate: float, seconds: 
         if pause > 0:
             await asyncio.sleep(pause)
         tasks.append(
-            asyncio.create_task(asyncio.wait_for(probe(daphne, pool, workflow, user, token, latencies), TIMEOUT_S))
+            asyncio.create_task(asyncio.wait_for(probe(web, pool, workflow, user, token, latencies), TIMEOUT_S))
         )
     outcomes: dict[str, int] = {}
     for result in await asyncio.gather(*tasks, return_exceptions=True):
@@ -151,7 +152,7 @@ def stop_load(user) -> None:
         time.sleep(0.2)
 
 
-def measure(daphne, pool, args, rate: float, users, workflows, token) -> list[str]:
+def measure(web, pool, args, rate: float, users, workflows, token) -> list[str]:
     """One window at `rate`: the table row."""
     load_user, probe_user = users
     load_workflow, probe_workflow = workflows
@@ -161,7 +162,7 @@ def measure(daphne, pool, args, rate: float, users, workflows, token) -> list[st
     loader = threading.Thread(target=submit_load, args=(load_workflow, rate, args.seconds, submitted), daemon=True)
     loader.start()
     outcomes = asyncio.run(
-        run_probes(daphne, pool, probe_workflow, probe_user, token, args.probes, args.seconds, latencies)
+        run_probes(web, pool, probe_workflow, probe_user, token, args.probes, args.seconds, latencies)
     )
     loader.join()
     window_end = window_start + timedelta(seconds=args.seconds)
@@ -192,6 +193,7 @@ def main() -> None:
     parser.add_argument("--probes", type=float, default=5.0, help="watched workflows started per second")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=2, help="pool processes per worker")
+    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn", help="the ASGI server")
     parser.add_argument("--reset-db", action="store_true")
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
@@ -209,11 +211,11 @@ def main() -> None:
     try:
         for worker in workers:
             worker.start()
-        with _harness.Daphne(name="ws") as daphne:
-            # A warm-up probe: daphne and the workers load everything on first use.
-            asyncio.run(run_probes(daphne, pool, workflows[1], users[1], token, 1, 1, []))
+        with _harness.WebServer(name="ws", server=args.server) as web:
+            # A warm-up probe: the web server and the workers load everything on first use.
+            asyncio.run(run_probes(web, pool, workflows[1], users[1], token, 1, 1, []))
             for rate in rates:
-                rows.append(measure(daphne, pool, args, rate, users, workflows, token))
+                rows.append(measure(web, pool, args, rate, users, workflows, token))
     finally:
         pool.shutdown(wait=False)
         _harness.stop_all_workers()

@@ -1,5 +1,5 @@
-"""Live status against a real deployment: daphne serving the ASGI app, a Celery worker process,
-PostgreSQL and Redis between them, and a WebSocket client that knows nothing of Django."""
+"""Live status against a real deployment: daphne or uvicorn serving the ASGI app, a Celery worker
+process, PostgreSQL and Redis between them, and a WebSocket client that knows nothing of Django."""
 
 import json
 import os
@@ -31,15 +31,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class WebServer:
-    """`daphne structforge.asgi:application` in a subprocess, on the test database and Redis."""
+SERVER_COMMANDS = {
+    "daphne": ["daphne", "-b", "127.0.0.1", "-p", "{port}"],
+    "uvicorn": ["uvicorn", "--host", "127.0.0.1", "--port", "{port}"],
+}
 
-    def __init__(self, log_path) -> None:
+
+class WebServer:
+    """`daphne` or `uvicorn structforge.asgi:application` in a subprocess, on the test database and Redis."""
+
+    def __init__(self, server: str, log_path) -> None:
+        self.server = server
         self.port = free_port()
         self.log_path = log_path
         self.log_file = log_path.open("w")
         env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        command = [sys.executable, "-m", *(part.format(port=self.port) for part in SERVER_COMMANDS[server])]
         command.append("structforge.asgi:application")
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
@@ -57,7 +64,7 @@ class WebServer:
                 return self
             except httpx.TransportError:
                 time.sleep(0.2)
-        raise RuntimeError(f"daphne did not start:\n{self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(f"{self.server} did not start:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -70,9 +77,9 @@ class WebServer:
         self.log_file.close()
 
 
-@pytest.fixture(scope="module")
-def web(django_db_setup, tmp_path_factory):
-    server = WebServer(tmp_path_factory.mktemp("web") / "daphne.log").wait_ready()
+@pytest.fixture(scope="module", params=sorted(SERVER_COMMANDS))
+def web(request, django_db_setup, tmp_path_factory):
+    server = WebServer(request.param, tmp_path_factory.mktemp("web") / f"{request.param}.log").wait_ready()
     yield server
     server.stop()
 
