@@ -6,6 +6,7 @@ cache, so `make run` works on a fresh machine. Production sets DATABASE_URL and 
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from kombu import Queue
@@ -154,12 +155,18 @@ REDIS_URL = env_str("REDIS_URL", "")
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    # redis-py 8 gives up on a read after 5 s by default, which is as long as channels-redis
-    # blocks waiting for a message: an idle WebSocket would die. Wait a little longer.
+    # Publish/subscribe: a group message is one PUBLISH, pushed at once to the web processes
+    # that subscribed for their clients, and a web process subscribes again when its connection
+    # comes back, so a Redis restart loses nothing about who listens (the stored groups of
+    # channels_redis.core are lost with it, and its consumers die). Redis publish/subscribe
+    # ignores database numbers, so the prefix carries the URL's.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}]},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL}],
+                "prefix": "asgi" + urlsplit(REDIS_URL).path.replace("/", ":"),
+            },
         }
     }
 else:

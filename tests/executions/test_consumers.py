@@ -572,8 +572,8 @@ def test_publishing_never_raises_into_the_run_when_redis_is_down(alice, settings
 
 
 def test_a_socket_idle_longer_than_the_channel_layers_blocking_read_stays_open(alice):
-    # channels-redis waits for messages with BZPOPMIN for 5 s at a time; the Redis client must not
-    # give up on that read first (redis-py 8 defaults to a 5 s socket timeout).
+    # The channel layer reads Redis for as long as a socket is open; no read may time out the
+    # socket (redis-py 8 gives up on a blocking read after 5 s by default).
     execution = start(make_workflow(alice), alice)
     headers = session_headers(alice)
 
