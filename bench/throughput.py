@@ -199,14 +199,18 @@ def api_round(workflow, user, count, web, token, workers) -> dict:
     }
 
 
-def celery_round(count: int) -> dict:
+def celery_round(count: int, workers: list[_harness.Worker]) -> dict:
+    cpu_before = cpu_now(None, workers)
     started = time.perf_counter()
     result = group(celery_noop.s(i).set(queue=QUEUE) for i in range(count)).apply_async()
     sent = time.perf_counter()
     result.get(timeout=TIMEOUT_S)
     elapsed = time.perf_counter() - started
+    cpu_ms = {
+        role: seconds / count * 1000 for role, seconds in _harness.cpu_used(cpu_before, cpu_now(None, workers)).items()
+    }
     result.forget()
-    return {"count": count, "elapsed_s": elapsed, "rate": count / elapsed, "submit_s": sent - started}
+    return {"count": count, "elapsed_s": elapsed, "rate": count / elapsed, "submit_s": sent - started, "cpu_ms": cpu_ms}
 
 
 def throughput(args) -> list[str]:
@@ -230,10 +234,10 @@ def throughput(args) -> list[str]:
             web.__enter__()
         # Warm-up: both sides load code, plan the version, open connections.
         api_round(workflow, user, 40, web, token, workers)
-        celery_round(100)
+        celery_round(100, workers)
         api_rows, celery_rows, waits = [], [], []
         for _ in range(args.rounds):
-            c = celery_round(args.runs)
+            c = celery_round(args.runs, workers)
             a = api_round(workflow, user, args.runs, web, token, workers)
             celery_rows.append(c)
             api_rows.append(a)
@@ -292,16 +296,20 @@ def throughput(args) -> list[str]:
         )
     )
     out.append("")
-    out.append("1b. CPU per run (user + system), by process, over the submit and the drain")
+    out.append("1b. CPU per run (user + system), by process, over the submit and the drain; and per raw Celery no-op")
     roles = list(api_rows[0]["cpu_ms"])
+
+    def cpu_row(label: str, cpu_ms: dict[str, float]) -> list[str]:
+        # The raw Celery rounds have no web process, and their submitter is this process.
+        by_role = {"submitter": cpu_ms.get("submitter (execution_start)", 0.0), **cpu_ms}
+        return [label, *[f"{by_role.get(role, 0.0):.2f}" for role in roles], f"{sum(cpu_ms.values()):.2f}"]
+
     out.append(
         _harness.table(
             ["round", *[f"{role} ms" for role in roles], "total ms"],
-            [
-                [str(i), *[f"{a['cpu_ms'][role]:.2f}" for role in roles], f"{sum(a['cpu_ms'].values()):.2f}"]
-                for i, a in enumerate(api_rows, 1)
-            ],
-            align=">" * (len(roles) + 2),
+            [cpu_row(f"{i} runs", a["cpu_ms"]) for i, a in enumerate(api_rows, 1)]
+            + [cpu_row(f"{i} celery", c["cpu_ms"]) for i, c in enumerate(celery_rows, 1)],
+            align="<" + ">" * (len(roles) + 1),
         )
     )
     if SUBMIT_PROFILE is not None:
