@@ -9,7 +9,8 @@ Uses the benchmark database, Redis database and queue prefix of bench/_harness.p
 `celery -A structforge worker` processes.
 
 - Load: a 3-node `noop` chain submitted with `execution_start` (trigger webhook, normal queue)
-  at each of `--rates` per second for `--seconds`, by a user of its own. What the workers do not
+  at each of `--rates` per second for `--seconds`, by a user of its own, from a process of its
+  own (so that its CPU does not delay the probes' clock readings). What the workers do not
   start within the window is cancelled before the next rate.
 - Probes: `--probes` per second, a user of their own starts a 3-node chain (trigger api, high
   queue) due half a second later, connects to `/ws/executions/{id}/?token=…` before it starts,
@@ -27,8 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -83,19 +84,22 @@ def chain_workflow(user) -> Workflow:
     return workflow_create(owner=user, name="ws chain", definition=CHAIN)
 
 
-def submit_load(workflow: Workflow, rate: float, seconds: float, submitted: list[int]) -> None:
-    """`rate` runs a second, on schedule: a late submission is not made up by a burst."""
-    try:
-        started = time.monotonic()
-        for index in range(int(rate * seconds)):
-            due = started + index / rate
-            pause = due - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            execution = execution_start(workflow=workflow, trigger=Trigger.WEBHOOK, triggered_by=None)
-            submitted.append(execution.pk)
-    finally:
-        connection.close()
+def submit_load(workflow_id: int, rate: float, seconds: float, ready, go) -> None:
+    """`rate` runs a second, on schedule: a late submission is not made up by a burst.
+
+    Runs in a process of its own: in the probes' process, its CPU (and the GIL) would delay the
+    moment a probe reads the clock for a frame that has arrived, and count that as latency.
+    """
+    workflow = Workflow.objects.get(pk=workflow_id)
+    ready.set()
+    go.wait()
+    started = time.monotonic()
+    for index in range(int(rate * seconds)):
+        due = started + index / rate
+        pause = due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        execution_start(workflow=workflow, trigger=Trigger.WEBHOOK, triggered_by=None)
 
 
 def start_probe(workflow: Workflow, user) -> int:
@@ -157,10 +161,14 @@ def measure(web, pool, args, rate: float, users, workflows, token) -> list[str]:
     load_user, probe_user = users
     load_workflow, probe_workflow = workflows
     latencies: list[float] = []
-    submitted: list[int] = []
-    window_start = timezone.now()
-    loader = threading.Thread(target=submit_load, args=(load_workflow, rate, args.seconds, submitted), daemon=True)
+    spawn = multiprocessing.get_context("spawn")
+    ready, go = spawn.Event(), spawn.Event()
+    loader = spawn.Process(target=submit_load, args=(load_workflow.pk, rate, args.seconds, ready, go), daemon=True)
     loader.start()
+    if not ready.wait(TIMEOUT_S):
+        raise RuntimeError("the load process did not start")
+    window_start = timezone.now()
+    go.set()
     outcomes = asyncio.run(
         run_probes(web, pool, probe_workflow, probe_user, token, args.probes, args.seconds, latencies)
     )
