@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -127,10 +128,15 @@ async def probe(
 
 
 async def run_probes(web, pool, workflow, user, token, rate: float, seconds: float, latencies) -> dict[str, int]:
+    """`rate` probes a second on average, at random moments (a Poisson process): at a fixed
+    interval that divides PROBE_DELAY_S, every probe would connect just as an earlier one's
+    events arrive, and measure that coincidence rather than the latency."""
     tasks = []
-    started = time.monotonic()
-    for index in range(int(rate * seconds)):
-        pause = started + index / rate - time.monotonic()
+    arrivals = random.Random(7)
+    due = time.monotonic()
+    for _ in range(int(rate * seconds)):
+        due += arrivals.expovariate(rate)
+        pause = due - time.monotonic()
         if pause > 0:
             await asyncio.sleep(pause)
         tasks.append(
