@@ -316,9 +316,10 @@ class WebServer:
     """`daphne structforge.asgi:application` on a free port, with this process's environment
     (or, with `server="uvicorn"`, `uvicorn structforge.asgi:application`)."""
 
-    def __init__(self, *, name: str = "web", server: str = "daphne") -> None:
+    def __init__(self, *, name: str = "web", server: str = "daphne", processes: int = 1) -> None:
         self.port = free_port()
         self.server = server
+        self.processes = processes  # uvicorn only: `--workers`
         self.log_path = Path(tempfile.gettempdir()) / f"structforge-bench-{name}-{self.port}.log"
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -327,7 +328,11 @@ class WebServer:
         if self.server == "uvicorn":
             command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)]
             command += ["--no-access-log", "--log-level", "warning"]
+            if self.processes > 1:
+                command += ["--workers", str(self.processes)]
         else:
+            if self.processes > 1:
+                raise ValueError("several web processes: use uvicorn")
             command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
         command.append("structforge.asgi:application")
         self.log_file = self.log_path.open("w")

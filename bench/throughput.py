@@ -1,7 +1,7 @@
 """Throughput of one-node runs through the API against raw Celery, queue wait, and the cost of admission.
 
 Run: .venv/bin/python bench/throughput.py [--runs 1000] [--rounds 1] [--max-running 8] [--in-process]
-     [--server daphne|uvicorn] [--profile] [--skip-admission] [--skip-floor] [--reset-db]
+     [--server daphne|uvicorn] [--web-processes 1] [--profile] [--skip-admission] [--skip-floor] [--reset-db]
 
 Uses bench/_harness.py with a database, Redis database and queue prefix of its own
 (structforge_bench_tp, Redis 14, `bench-tp-`; BENCH_* variables override them), so it can run
@@ -226,7 +226,7 @@ def throughput(args) -> list[str]:
         worker_env["BENCH_PROFILE_DIR"] = profile_dir
     out: list[str] = []
     workers = [_harness.Worker(concurrency=1, include=("bench.celery_tasks",), extra_env=worker_env) for _ in range(2)]
-    web = None if args.in_process else _harness.WebServer(name="tp", server=args.server)
+    web = None if args.in_process else _harness.WebServer(name="tp", server=args.server, processes=args.web_processes)
     try:
         for worker in workers:
             worker.start()
@@ -250,7 +250,11 @@ def throughput(args) -> list[str]:
             web.__exit__()
         for worker in workers:
             worker.stop()
-    how = "in-process execution_start" if args.in_process else f"HTTP POST via {args.server}, {IN_FLIGHT} in flight"
+    how = (
+        "in-process execution_start"
+        if args.in_process
+        else f"HTTP POST via {args.server} x {args.web_processes} process(es), {IN_FLIGHT} in flight"
+    )
     rows = []
     for i, (a, c) in enumerate(zip(api_rows, celery_rows, strict=True), 1):
         rows.append(
@@ -459,6 +463,7 @@ def main() -> None:
     parser.add_argument("--admissions", type=int, default=105)
     parser.add_argument("--in-process", action="store_true", help="submit with execution_start, not HTTP")
     parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn", help="the ASGI server for HTTP")
+    parser.add_argument("--web-processes", type=int, default=1, help="uvicorn --workers")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-admission", action="store_true")
