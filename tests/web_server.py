@@ -1,7 +1,6 @@
 """A real web server (daphne or uvicorn) in a subprocess, and the clients the tests talk to it with."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from django.conf import settings
 from websockets.sync.client import connect
 
 from tests.factories import PASSWORD
-from tests.workers import ROOT, database_url
+from tests.workers import ROOT, database_url, stop_process_group
 
 TIMEOUT_S = 30
 
@@ -60,13 +59,7 @@ class WebServer:
         raise RuntimeError(f"{self.server} did not start:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_process_group(self.process)
         self.log_file.close()
 
 

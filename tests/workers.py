@@ -73,12 +73,7 @@ class CeleryProcess:
         self.log_file.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process_group(self.process)
         self.log_file.close()
 
     def log(self) -> str:
@@ -107,6 +102,18 @@ class WorkerProcess(CeleryProcess):
         super().__init__(
             name=name, log_dir=log_dir, arguments=arguments, extra_env={**FAST_RECOVERY_ENV, **(extra_env or {})}
         )
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM a process started in a session of its own, and its children; SIGKILL them if they
+    have not ended 15 s later."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 def wait_for(execution: Execution, *statuses: str, timeout_s: float = 30) -> Execution:
