@@ -119,6 +119,7 @@ def test_an_edit_and_a_disable_through_the_api_are_honoured_within_a_second(
     schedule = create(alice_client, noop_workflow, cron_expression="0 0 1 1 *")
     time.sleep(1)  # the beat has read the schedule by now
 
+    edited_at = timezone.now()
     edited = patch(alice_client, schedule["id"], cron_expression="* * * * * *")
 
     first_due = parse_datetime(edited["next_run_time"])
@@ -127,8 +128,11 @@ def test_an_edit_and_a_disable_through_the_api_are_honoured_within_a_second(
     first = fires_of(schedule["id"]).first()
     # The very first occurrence after the edit fired, on time: had the beat seen the change a
     # second later, that occurrence would have been reached late, together with the next one,
-    # and been recorded as a misfire.
-    assert (first.due_at, first.detail) == (first_due, "")
+    # and been recorded as a misfire. (The response shows the schedule as it is when the response
+    # is made: on a busy machine the beat may have fired that occurrence already, and the response
+    # show the one after it.)
+    assert edited_at < first.due_at <= first_due
+    assert first.detail == ""
 
     wait_until(lambda: fires_of(schedule["id"]).count() >= 3, timeout_s=30)
     patch(alice_client, schedule["id"], enabled=False)
