@@ -52,7 +52,7 @@ def _snapshot(*, user, execution_id: int) -> dict[str, Any] | None:
     # The live state first: every change numbered up to its seq was committed before it was
     # numbered, so the database read next shows it (and perhaps more, which events repeat).
     state = live.live_state(execution_id) or {}
-    execution = selectors.executions_visible_to(user=user).defer("definition").filter(pk=execution_id).first()
+    execution = selectors.execution_visible_to(user=user, pk=execution_id, defer=("definition",))
     if execution is None:
         return None
     runs = selectors.execution_node_runs(execution=execution).defer("input", "output")
@@ -87,7 +87,8 @@ def _access(*, user, auth_token, execution_id: int) -> str | None:
     """The execution's status if the user may still watch it, else None."""
     if not _credentials_valid(user=user, auth_token=auth_token):
         return None
-    return selectors.executions_visible_to(user=user).filter(pk=execution_id).values_list("status", flat=True).first()
+    execution = selectors.execution_visible_to(user=user, pk=execution_id, defer=("definition", "input", "output"))
+    return None if execution is None else execution.status
 
 
 class _LiveConsumer(AsyncJsonWebsocketConsumer):

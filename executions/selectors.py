@@ -4,11 +4,11 @@ import hashlib
 
 from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from executions.models import DailyUsage, Execution, ExecutionStatus, NodeRun, WorkflowWebhook
-from sharing.selectors import quota_for
+from sharing.selectors import quota_for, workflow_role_of
 from workflows.models import Workflow
 from workflows.selectors import workflows_visible_to
 
@@ -21,6 +21,25 @@ def executions_visible_to(*, user: AbstractBaseUser) -> QuerySet[Execution]:
         .annotate(role=Subquery(visible.filter(pk=OuterRef("workflow_id")).values("role")[:1]))
         .select_related("triggered_by")
     )
+
+
+def execution_visible_to(*, user: AbstractBaseUser, pk: int, defer: tuple[str, ...] = ()) -> Execution | None:
+    """One execution, annotated with the user's `role` on its workflow, or None when it does not
+    exist or they may not see it: the same answer as `executions_visible_to` for one row, from
+    index lookups (the visibility query costs milliseconds to plan, on every WebSocket connect)."""
+    execution = next(
+        iter(
+            Execution.objects.filter(pk=pk)
+            .select_related("triggered_by")
+            .annotate(workflow_owner_id=F("workflow__owner_id"))
+            .defer(*defer)
+        ),
+        None,
+    )
+    if execution is None:
+        return None
+    execution.role = workflow_role_of(user, workflow_id=execution.workflow_id, owner_id=execution.workflow_owner_id)
+    return execution if execution.role is not None else None
 
 
 def execution_node_runs(*, execution: Execution) -> QuerySet[NodeRun]:

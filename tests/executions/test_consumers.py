@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 
@@ -19,7 +20,7 @@ from executions.models import Execution, Trigger
 from sharing import services as sharing_services
 from sharing.models import Grant
 from structforge.asgi import application
-from tests.factories import UserFactory
+from tests.factories import FolderFactory, UserFactory
 from tests.http_server import Reply
 from workflows import services as workflow_services
 
@@ -151,6 +152,42 @@ def test_a_missing_execution_is_refused_like_a_hidden_one(alice):
         assert (connected, code) == (False, consumers.CLOSE_NOT_FOUND)
 
     async_to_sync(scenario)()
+
+
+def test_a_group_member_a_folder_sharee_and_a_new_owner_may_watch_and_the_old_owner_too(alice, bob, carol):
+    group = Group.objects.create(name="watchers")
+    bob.groups.add(group)
+    folder = FolderFactory(owner=alice)
+    shared_with_group = make_workflow(alice)
+    sharing_services.grant_set(workflow=shared_with_group, group=group, role="viewer", granted_by=alice)
+    in_folder = make_workflow(alice)
+    workflow_services.workflow_update(workflow=in_folder, user=alice, data={"folder": folder})
+    sharing_services.grant_set(folder=folder, user=carol, role="viewer", granted_by=alice)
+    handed_over = make_workflow(alice)
+    old_run = start(handed_over, alice)  # its owner_id stays alice's
+    workflow_services.workflow_transfer(workflow=handed_over, new_owner=carol, by=alice)
+    watchers = [
+        (bob, start(shared_with_group, alice)),
+        (carol, start(in_folder, alice)),
+        (carol, old_run),
+        (alice, old_run),  # the previous owner keeps editor rights
+    ]
+
+    async def snapshot_of(user, execution):
+        communicator = socket(f"/ws/executions/{execution.pk}/", await database_sync_to_async(session_headers)(user))
+        connected, code = await communicator.connect(timeout=TIMEOUT_S)
+        snapshot = await receive(communicator) if connected else code
+        await communicator.disconnect()
+        return snapshot
+
+    async def scenario():
+        return [await snapshot_of(user, execution) for user, execution in watchers]
+
+    snapshots = async_to_sync(scenario)()
+
+    assert [(snapshot["type"], snapshot["execution"]["id"]) for snapshot in snapshots] == [
+        ("snapshot", execution.pk) for _, execution in watchers
+    ]
 
 
 # --- watching a run ------------------------------------------------------------------------------------------
