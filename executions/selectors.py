@@ -23,10 +23,15 @@ def executions_visible_to(*, user: AbstractBaseUser) -> QuerySet[Execution]:
     )
 
 
-def execution_visible_to(*, user: AbstractBaseUser, pk: int, defer: tuple[str, ...] = ()) -> Execution | None:
+def execution_visible_to(*, user: AbstractBaseUser, pk: int | str, defer: tuple[str, ...] = ()) -> Execution | None:
     """One execution, annotated with the user's `role` on its workflow, or None when it does not
     exist or they may not see it: the same answer as `executions_visible_to` for one row, from
-    index lookups (the visibility query costs milliseconds to plan, on every WebSocket connect)."""
+    index lookups (the visibility query costs milliseconds to plan, on every request about one
+    execution and every WebSocket connect)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
     execution = next(
         iter(
             Execution.objects.filter(pk=pk)

@@ -1,3 +1,4 @@
+from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -127,10 +128,14 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     required_roles = {"cancel": Role.EXECUTOR, "retry": Role.EXECUTOR}
 
     def get_queryset(self):
-        visible = selectors.executions_visible_to(user=self.request.user)
-        if self.action == "list":
-            return visible.defer("definition")
-        return visible.prefetch_related("node_runs")
+        return selectors.executions_visible_to(user=self.request.user).defer("definition")
+
+    def get_object(self) -> Execution:
+        execution = selectors.execution_visible_to(user=self.request.user, pk=self.kwargs["pk"])
+        if execution is None:
+            raise Http404(f"No {Execution._meta.object_name} matches the given query.")
+        self.check_object_permissions(self.request, execution)
+        return execution
 
     def get_serializer_class(self):
         return ExecutionListSerializer if self.action == "list" else ExecutionSerializer
@@ -139,7 +144,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"], filterset_class=None)
     def cancel(self, request, pk=None):
         execution = services.execution_cancel(execution=self.get_object())
-        return Response(ExecutionSerializer(self.get_queryset().get(pk=execution.pk)).data)
+        return Response(ExecutionSerializer(execution).data)
 
     @extend_schema(request=None, responses={202: RunAcceptedSerializer})
     @action(detail=True, methods=["post"], filterset_class=None)
