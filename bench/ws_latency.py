@@ -2,7 +2,7 @@
 WebSocket client receiving it, while about 100 workflows per second run.
 
 Run: .venv/bin/python bench/ws_latency.py [--rates 10,100] [--seconds 30] [--probes 5] [--workers 2]
-     [--concurrency 2] [--server uvicorn|daphne] [--reset-db]
+     [--concurrency 2] [--server uvicorn|daphne] [--connect-storm 40] [--reset-db]
 
 Uses the benchmark database, Redis database and queue prefix of bench/_harness.py, a real
 `uvicorn` (or `--server daphne`) serving `structforge.asgi:application` and real
@@ -20,6 +20,9 @@ Uses the benchmark database, Redis database and queue prefix of bench/_harness.p
   machine, so the same clock). It covers the commit, the publisher thread (Redis state + seq),
   the channel layer, the web server and the client.
 
+- With `--connect-storm N`: N clients open a socket at once, each to a pending run of its own;
+  milliseconds from opening to the snapshot (median, max), three times.
+
 Nothing asserts: it prints a table, recorded in docs/benchmarks.md ("WebSocket latency").
 """
 
@@ -35,6 +38,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -198,6 +202,35 @@ def measure(web, pool, args, rate: float, users, workflows, token) -> list[str]:
     ]
 
 
+async def _time_to_snapshot(web: _harness.WebServer, execution_id: int, token: str) -> float:
+    started = time.perf_counter()
+    url = f"ws://127.0.0.1:{web.port}/ws/executions/{execution_id}/?token={token}"
+    async with connect(url, origin=web.url, proxy=None, open_timeout=TIMEOUT_S) as ws:
+        await ws.recv()
+        return (time.perf_counter() - started) * 1000
+
+
+def connect_storm(web: _harness.WebServer, workflow: Workflow, user, token: str, sockets: int) -> list[str]:
+    """`sockets` clients connect at once, each to a pending run of its own (no worker takes
+    them: they were never queued): milliseconds from opening the socket to its snapshot."""
+    with mock.patch("executions.dispatch.wake_for_pending"), mock.patch("executions.dispatch.enqueue"):
+        ids = [execution_start(workflow=workflow, trigger=Trigger.API, triggered_by=user).pk for _ in range(sockets)]
+
+    async def storm() -> list[float]:
+        return list(await asyncio.gather(*(_time_to_snapshot(web, pk, token) for pk in ids)))
+
+    asyncio.run(storm())  # warm-up
+    rows = []
+    for attempt in range(1, 4):
+        times = sorted(asyncio.run(storm()))
+        rows.append([str(attempt), f"{_harness.percentile(times, 0.5):.0f}", f"{times[-1]:.0f}"])
+    Execution.objects.filter(pk__in=ids).update(status=ExecutionStatus.CANCELLED, finished_at=timezone.now())
+    return [
+        f"{sockets} sockets opened at once, time from opening to the snapshot",
+        _harness.table(["attempt", "median ms", "max ms"], rows, align=">>>"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -208,6 +241,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=2, help="pool processes per worker")
     parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn", help="the ASGI server")
+    parser.add_argument("--connect-storm", type=int, default=0, help="also: this many sockets opened at once")
     parser.add_argument("--reset-db", action="store_true")
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
@@ -230,6 +264,7 @@ def main() -> None:
             asyncio.run(run_probes(web, pool, workflows[1], users[1], token, 1, 1, []))
             for rate in rates:
                 rows.append(measure(web, pool, args, rate, users, workflows, token))
+            storm = connect_storm(web, workflows[1], users[1], token, args.connect_storm) if args.connect_storm else []
     finally:
         pool.shutdown(wait=False)
         _harness.stop_all_workers()
@@ -243,6 +278,8 @@ def main() -> None:
     )
     headers = ["offered/s", "finished/s", "node events", "p50 ms", "p90 ms", "p99 ms", "max ms"]
     print(_harness.table(headers, rows, align=">" * len(headers)))
+    if storm:
+        print("\n" + "\n".join(storm))
 
 
 if __name__ == "__main__":
