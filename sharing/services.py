@@ -49,6 +49,21 @@ def audit(*, workflow: Any, actor: AbstractBaseUser | None, action: str, **detai
     )
 
 
+def _audit_folder_grant(
+    *, grant: Grant, workflow_ids: list[int], actor: AbstractBaseUser, action: str, **details: Any
+) -> None:
+    """The same event on every workflow a folder grant reaches, naming the folder (one insert)."""
+    Workflow = apps.get_model("workflows", "Workflow")
+    details = {**details, "principal": _principal_name(grant), "folder": grant.folder.name}
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(workflow_id=pk, workflow_name=name, actor=actor, action=action, details=details)
+            for pk, name in Workflow.objects.filter(pk__in=workflow_ids).values_list("pk", "name")
+        ],
+        batch_size=1000,
+    )
+
+
 # --- Materialising roles into django-guardian permissions ---------------------------------------------
 
 
@@ -167,14 +182,11 @@ def grant_set(
     )
     affected = [workflow.pk] if workflow is not None else workflows_below(folder=folder)
     workflow_permissions_sync(workflow_ids=affected)
+    action = "share" if created else "change_role"
     if workflow is not None:
-        audit(
-            workflow=workflow,
-            actor=granted_by,
-            action="share" if created else "change_role",
-            principal=_principal_name(grant),
-            role=role,
-        )
+        audit(workflow=workflow, actor=granted_by, action=action, principal=_principal_name(grant), role=role)
+    else:
+        _audit_folder_grant(grant=grant, workflow_ids=affected, actor=granted_by, action=action, role=role)
     return grant
 
 
@@ -183,6 +195,8 @@ def grant_revoke(*, grant: Grant, revoked_by: AbstractBaseUser) -> None:
     affected = [grant.workflow_id] if grant.workflow_id else workflows_below(folder=grant.folder)
     if grant.workflow_id:
         audit(workflow=grant.workflow, actor=revoked_by, action="revoke", principal=_principal_name(grant))
+    else:
+        _audit_folder_grant(grant=grant, workflow_ids=affected, actor=revoked_by, action="revoke")
     grant.delete()
     workflow_permissions_sync(workflow_ids=affected)
 

@@ -141,6 +141,31 @@ def test_a_folder_share_covers_present_and_future_workflows_in_sub_folders(alice
     assert listed_roles(bob) == {"Before": "viewer", "After": "viewer"}
 
 
+def test_a_folder_share_its_change_and_its_revocation_are_in_the_audit_log_of_each_workflow_it_reaches(alice, bob):
+    reports = services.folder_create(owner=alice, name="Reports")
+    daily = services.folder_create(owner=alice, name="Daily", parent=reports)
+    reached = [
+        services.workflow_create(owner=alice, name=name, definition=simple_definition(), folder=folder)
+        for name, folder in (("Top", reports), ("Nested", daily))
+    ]
+    elsewhere = services.workflow_create(owner=alice, name="Elsewhere", definition=simple_definition())
+    client = client_for(alice)
+    shares = f"/api/v1/folders/{reports.pk}/shares/"
+
+    grant = client.post(shares, {"user": "bob", "role": "viewer"}, format="json").json()
+    client.patch(f"{shares}{grant['id']}/", {"role": "editor"}, format="json")
+    client.delete(f"{shares}{grant['id']}/")
+
+    for workflow in reached:
+        events = client.get(f"/api/v1/workflows/{workflow.pk}/audit/").json()["results"]
+        assert [(event["action"], event["details"]) for event in reversed(events)] == [
+            ("share", {"principal": "user:bob", "folder": "Reports", "role": "viewer"}),
+            ("change_role", {"principal": "user:bob", "folder": "Reports", "role": "editor"}),
+            ("revoke", {"principal": "user:bob", "folder": "Reports"}),
+        ]
+    assert client.get(f"/api/v1/workflows/{elsewhere.pk}/audit/").json()["results"] == []
+
+
 def test_moving_a_workflow_out_of_a_shared_folder_takes_the_role_away(alice, bob):
     shared = services.folder_create(owner=alice, name="Shared")
     workflow = services.workflow_create(owner=alice, name="Moving", definition=simple_definition(), folder=shared)
