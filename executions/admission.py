@@ -136,8 +136,6 @@ def admit_next() -> Claim | None:
         running = list(
             Execution.objects.filter(status=ExecutionStatus.RUNNING).order_by().values_list("workflow_id", "owner_id")
         )
-        if len(running) >= settings.STRUCTFORGE_MAX_RUNNING:
-            return None
         for head in _admissible(running, _heads(), now):
             started = Execution.objects.filter(pk=head.execution_id, status=ExecutionStatus.PENDING).update(
                 status=ExecutionStatus.RUNNING, attempt=1, heartbeat_at=now, started_at=now

@@ -62,11 +62,7 @@ def work(execution_id: int | None = None, *, doorbell: str | None = None) -> int
     """
     if doorbell is not None:
         dispatch.answer(doorbell)
-        found = admission.RESUMABLE_WORK
-    elif execution_id is not None:
-        found = admission.wakeup_work(execution_id)
-    else:
-        found = admission.RESUMABLE_WORK
+    found = admission.wakeup_work(execution_id) if execution_id is not None else admission.RESUMABLE_WORK
     if found is None:
         return 0
     ran = 0

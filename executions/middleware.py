@@ -4,8 +4,7 @@ from asgiref.sync import markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
-from executions import live
-from executions.models import Execution
+from executions import live, selectors
 from executions.serializers import ExecutionSerializer
 
 
@@ -40,7 +39,5 @@ class WaitForSynchronousRuns:
 
 
 def _finished_execution(execution_id: int) -> JsonResponse | None:
-    execution = Execution.objects.filter(pk=execution_id).prefetch_related("node_runs").first()
-    if execution is None or not execution.is_finished:
-        return None
-    return JsonResponse(ExecutionSerializer(execution).data, status=200)
+    execution = selectors.finished_execution(pk=execution_id)
+    return None if execution is None else JsonResponse(ExecutionSerializer(execution).data, status=200)

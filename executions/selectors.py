@@ -47,6 +47,13 @@ def execution_visible_to(*, user: AbstractBaseUser, pk: int | str, defer: tuple[
     return execution if execution.role is not None else None
 
 
+def finished_execution(*, pk: int) -> Execution | None:
+    """The execution with its node runs once it has ended, else None (no caller's role: see
+    `executions.middleware`, which answers only the caller who started it)."""
+    execution = Execution.objects.filter(pk=pk).prefetch_related("node_runs").first()
+    return execution if execution is not None and execution.is_finished else None
+
+
 def execution_node_runs(*, execution: Execution) -> QuerySet[NodeRun]:
     return execution.node_runs.order_by("position")
 

@@ -1,7 +1,6 @@
 """A real web server (daphne or uvicorn) in a subprocess, and the clients the tests talk to it with."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,15 +10,9 @@ from django.conf import settings
 from websockets.sync.client import connect
 
 from tests.factories import PASSWORD
-from tests.workers import ROOT, database_url, stop_process_group
+from tests.workers import ROOT, database_url, free_port, stop_process_group
 
 TIMEOUT_S = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 SERVER_COMMANDS = {

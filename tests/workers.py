@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -102,6 +103,13 @@ class WorkerProcess(CeleryProcess):
         super().__init__(
             name=name, log_dir=log_dir, arguments=arguments, extra_env={**FAST_RECOVERY_ENV, **(extra_env or {})}
         )
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def stop_process_group(process: subprocess.Popen) -> None:

@@ -11,7 +11,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,14 +22,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.workers import ROOT
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.workers import ROOT, free_port
 
 
 def django_shell(code: str, env: dict[str, str], timeout_s: float = 120) -> Any:

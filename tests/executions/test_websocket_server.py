@@ -15,8 +15,8 @@ from websockets.sync.client import connect
 
 from tests.factories import PASSWORD, UserFactory
 from tests.http_server import Reply
-from tests.web_server import SERVER_COMMANDS, TIMEOUT_S, WebServer, api_token, free_port, open_socket
-from tests.workers import ROOT
+from tests.web_server import SERVER_COMMANDS, TIMEOUT_S, WebServer, api_token, open_socket
+from tests.workers import ROOT, free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
