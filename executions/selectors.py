@@ -49,7 +49,7 @@ def execution_visible_to(*, user: AbstractBaseUser, pk: int | str, defer: tuple[
 
 def finished_execution(*, pk: int) -> Execution | None:
     """The execution with its node runs once it has ended, else None (no caller's role: see
-    `executions.middleware`, which answers only the caller who started it)."""
+    the synchronous run request, which answers only the caller who started it)."""
     execution = Execution.objects.filter(pk=pk).prefetch_related("node_runs").first()
     return execution if execution is not None and execution.is_finished else None
 

@@ -1,4 +1,8 @@
-from django.http import Http404
+from functools import partial
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.http import Http404, JsonResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -10,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from executions import selectors, services
+from executions import live, selectors, services
 from executions.models import Execution, ExecutionStatus, Trigger
 from executions.serializers import (
     ExecutionListSerializer,
@@ -27,6 +31,7 @@ from sharing import services as sharing_services
 from sharing.permissions import HasObjectRole
 from sharing.roles import Role, role_at_least
 from sharing.selectors import link_digest
+from structforge.http import respond_later
 from workflows.share_views import WorkflowFromUrl
 
 
@@ -49,8 +54,21 @@ class WorkflowRunView(WorkflowFromUrl, APIView):
         )
         response = Response(RunAcceptedSerializer(run_accepted(execution)).data, status=status.HTTP_202_ACCEPTED)
         if data.validated_data["mode"] == "sync":
-            response.wait_for_execution = execution.pk  # executions.middleware.WaitForSynchronousRuns
+            # Waiting holds no thread and no database connection (structforge.http).
+            return respond_later(request, response, partial(_finished_run, execution.pk))
         return response
+
+
+async def _finished_run(execution_id: int) -> JsonResponse | None:
+    """The finished execution (200), or None to answer 202 when STRUCTFORGE_SYNC_WAIT_S runs out."""
+    if not await live.wait_finished(execution_id, settings.STRUCTFORGE_SYNC_WAIT_S):
+        return None
+    return await database_sync_to_async(_finished_execution_response)(execution_id)
+
+
+def _finished_execution_response(execution_id: int) -> JsonResponse | None:
+    execution = selectors.finished_execution(pk=execution_id)
+    return None if execution is None else JsonResponse(ExecutionSerializer(execution).data, status=200)
 
 
 class WorkflowWebhookView(WorkflowFromUrl, APIView):

@@ -2,12 +2,15 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "structforge.settings")
 
 # Django must be set up before anything imports models, so the HTTP app comes first.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+from structforge.http import ThreadedASGIHandler  # noqa: E402
+
+http_application = ThreadedASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -17,7 +20,7 @@ from structforge.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_application,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -30,6 +30,7 @@ def check_knobs(app_configs, **kwargs):
         "STRUCTFORGE_MAX_NODES",
         "STRUCTFORGE_MAX_EDGES",
         "STRUCTFORGE_MAX_DEFINITION_BYTES",
+        "STRUCTFORGE_WEB_THREADS",
     )
     for name in positive:
         if getattr(settings, name) < 1:

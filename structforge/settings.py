@@ -49,8 +49,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First and last on purpose: see their docstrings.
-    "executions.middleware.WaitForSynchronousRuns",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,7 +57,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "structforge.middleware.SyncMiddlewareChain",
 ]
 
 ROOT_URLCONF = "structforge.urls"
@@ -267,6 +264,9 @@ STRUCTFORGE_DB_RETRY_S = env_float("STRUCTFORGE_DB_RETRY_S", 60.0)
 STRUCTFORGE_VERSION_RETENTION = env_int("STRUCTFORGE_VERSION_RETENTION", 50)
 STRUCTFORGE_HTTP_ALLOWED_NETWORKS = env_list("STRUCTFORGE_HTTP_ALLOWED_NETWORKS", [])
 STRUCTFORGE_SYNC_WAIT_S = env_float("STRUCTFORGE_SYNC_WAIT_S", 30.0)
+# Threads of a web process that run requests (structforge.http): requests beyond this many wait
+# for a free thread, and each running request holds one database connection from the pool.
+STRUCTFORGE_WEB_THREADS = env_int("STRUCTFORGE_WEB_THREADS", 8)
 STRUCTFORGE_MAX_NODES = env_int("STRUCTFORGE_MAX_NODES", 10_000)
 STRUCTFORGE_MAX_EDGES = env_int("STRUCTFORGE_MAX_EDGES", 50_000)
 STRUCTFORGE_MAX_DEFINITION_BYTES = env_int("STRUCTFORGE_MAX_DEFINITION_BYTES", 5 * 1024 * 1024)

@@ -1,0 +1,74 @@
+"""HTTP through the project's ASGI handler (structforge.http) in a real uvicorn process."""
+
+import threading
+from pathlib import Path
+
+import django.contrib.admin
+import httpx
+import pytest
+
+from tests.http_server import Reply
+from tests.web_server import TIMEOUT_S, WebServer, api_token
+from tests.workers import wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+
+@pytest.fixture
+def one_thread_web(django_db_setup, tmp_path):
+    """A web process with one request thread and one database connection."""
+    extra_env = {"STRUCTFORGE_WEB_THREADS": "1", "DATABASE_POOL_MAX_SIZE": "1"}
+    server = WebServer("uvicorn", tmp_path / "uvicorn.log", extra_env=extra_env).wait_ready()
+    yield server
+    server.stop()
+
+
+def test_a_synchronous_run_holds_no_thread_and_no_connection_while_it_waits(worker, one_thread_web, server, alice):
+    gate = threading.Event()
+    server.routes["/gate"] = lambda request: Reply(200, {"opened": gate.wait(TIMEOUT_S)})
+    auth = {"Authorization": f"Token {api_token(one_thread_web, alice)}"}
+    definition = {
+        "nodes": [{"id": "call", "type": "http_request", "params": {"method": "GET", "url": f"{server.url}/gate"}}],
+        "edges": [],
+    }
+    workflow = httpx.post(
+        f"{one_thread_web.url}/api/v1/workflows/",
+        json={"name": "Waits", "definition": definition},
+        headers=auth,
+        timeout=TIMEOUT_S,
+    ).json()
+    answers = []
+    caller = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                f"{one_thread_web.url}/api/v1/workflows/{workflow['id']}/run/",
+                json={"mode": "sync"},
+                headers=auth,
+                timeout=TIMEOUT_S,
+            )
+        )
+    )
+    caller.start()
+    wait_until(lambda: server.requests, timeout_s=TIMEOUT_S)  # the run is inside its node
+
+    # The web process's only thread and only connection serve other requests meanwhile.
+    quota = httpx.get(f"{one_thread_web.url}/api/v1/quota/", headers=auth, timeout=TIMEOUT_S)
+    executions = httpx.get(f"{one_thread_web.url}/api/v1/executions/", headers=auth, timeout=TIMEOUT_S)
+    gate.set()
+    caller.join(TIMEOUT_S)
+
+    assert quota.status_code == 200
+    assert executions.status_code == 200
+    assert [execution["status"] for execution in executions.json()["results"]] == ["running"]
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["status"] == "success"
+    assert answers[0].json()["nodes"][0]["output"]["body"] == {"opened": True}
+
+
+def test_a_static_file_is_served_whole(one_thread_web):
+    stylesheet = Path(django.contrib.admin.__file__).parent / "static" / "admin" / "css" / "base.css"
+
+    response = httpx.get(f"{one_thread_web.url}/static/admin/css/base.css", timeout=TIMEOUT_S)
+
+    assert response.status_code == 200
+    assert response.content == stylesheet.read_bytes()
