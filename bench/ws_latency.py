@@ -12,9 +12,10 @@ Uses the benchmark database, Redis database and queue prefix of bench/_harness.p
   at each of `--rates` per second for `--seconds`, by a user of its own, from a process of its
   own (so that its CPU does not delay the probes' clock readings). What the workers do not
   start within the window is cancelled before the next rate.
-- Probes: `--probes` per second, a user of their own starts a 3-node chain (trigger api, high
-  queue) due half a second later, connects to `/ws/executions/{id}/?token=…` before it starts,
-  and reads until the server closes the socket after the final state.
+- Probes: `--probes` per second, a user of their own starts a 3-node chain through the API
+  (`POST …/run/` with `delay_s`, high queue) due half a second later, connects to
+  `/ws/executions/{id}/?token=…` before it starts, and reads until the server closes the socket
+  after the final state.
 - Latency of one node event: the client's clock when the frame arrived minus the event's
   `finished_at`, which the worker takes just before the checkpoint that commits it (the same
   machine, so the same clock). It covers the commit, the publisher thread (Redis state + seq),
@@ -35,7 +36,6 @@ import multiprocessing
 import random
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from unittest import mock
@@ -47,6 +47,7 @@ from bench import _harness
 # The environment must be set before Django's settings load, so before argparse runs.
 _harness.setup(reset="--reset-db" in sys.argv)
 
+import httpx  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -107,17 +108,14 @@ def submit_load(workflow_id: int, rate: float, seconds: float, ready, go) -> Non
         execution_start(workflow=workflow, trigger=Trigger.WEBHOOK, triggered_by=None)
 
 
-def start_probe(workflow: Workflow, user) -> int:
-    execution = execution_start(workflow=workflow, trigger=Trigger.API, triggered_by=user, delay_s=PROBE_DELAY_S)
-    return execution.pk
-
-
-async def probe(
-    web: _harness.WebServer, pool: ThreadPoolExecutor, workflow: Workflow, user, token: str, latencies: list[float]
-) -> str:
-    loop = asyncio.get_running_loop()
-    execution_id = await loop.run_in_executor(pool, start_probe, workflow, user)
-    url = f"ws://127.0.0.1:{web.port}/ws/executions/{execution_id}/?token={token}"
+async def probe(web: _harness.WebServer, client: httpx.AsyncClient, workflow: Workflow, token: str, latencies) -> str:
+    # Started through the API, so this process only waits on sockets: a run started here would
+    # hold the GIL while frames arrive and delay the clock readings of other probes.
+    accepted = await client.post(
+        f"{web.url}/api/v1/workflows/{workflow.pk}/run/", json={"mode": "async", "delay_s": PROBE_DELAY_S}
+    )
+    accepted.raise_for_status()
+    url = f"ws://127.0.0.1:{web.port}{accepted.json()['ws']}?token={token}"
     measured = []
     async with connect(url, origin=web.url, proxy=None, open_timeout=TIMEOUT_S) as ws:
         async for frame in ws:
@@ -126,30 +124,32 @@ async def probe(
             if message["type"] == "snapshot" and message["execution"]["status"] != ExecutionStatus.PENDING:
                 return "late"  # the run started before the socket was ready: not a clean sample
             if message["type"] == "node" and message.get("finished_at"):
-                measured.append((arrived - datetime.fromisoformat(message["finished_at"]).timestamp()) * 1000)
+                finished_at = datetime.fromisoformat(message["finished_at"]).timestamp()
+                measured.append((arrived - finished_at) * 1000)
     latencies.extend(measured)
     return "measured"
 
 
-async def run_probes(web, pool, workflow, user, token, rate: float, seconds: float, latencies) -> dict[str, int]:
+async def run_probes(web, workflow, token, rate: float, seconds: float, latencies) -> dict[str, int]:
     """`rate` probes a second on average, at random moments (a Poisson process): at a fixed
     interval that divides PROBE_DELAY_S, every probe would connect just as an earlier one's
     events arrive, and measure that coincidence rather than the latency."""
     tasks = []
     arrivals = random.Random(7)
     due = time.monotonic()
-    for _ in range(int(rate * seconds)):
-        due += arrivals.expovariate(rate)
-        pause = due - time.monotonic()
-        if pause > 0:
-            await asyncio.sleep(pause)
-        tasks.append(
-            asyncio.create_task(asyncio.wait_for(probe(web, pool, workflow, user, token, latencies), TIMEOUT_S))
-        )
-    outcomes: dict[str, int] = {}
-    for result in await asyncio.gather(*tasks, return_exceptions=True):
-        key = result if isinstance(result, str) else type(result).__name__
-        outcomes[key] = outcomes.get(key, 0) + 1
+    async with httpx.AsyncClient(headers={"Authorization": f"Token {token}"}, timeout=TIMEOUT_S) as client:
+        for _ in range(int(rate * seconds)):
+            due += arrivals.expovariate(rate)
+            pause = due - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            tasks.append(
+                asyncio.create_task(asyncio.wait_for(probe(web, client, workflow, token, latencies), TIMEOUT_S))
+            )
+        outcomes: dict[str, int] = {}
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            key = result if isinstance(result, str) else type(result).__name__
+            outcomes[key] = outcomes.get(key, 0) + 1
     return outcomes
 
 
@@ -166,9 +166,9 @@ def stop_load(user) -> None:
         time.sleep(0.2)
 
 
-def measure(web, pool, args, rate: float, users, workflows, token) -> list[str]:
+def measure(web, args, rate: float, users, workflows, token) -> list[str]:
     """One window at `rate`: the table row."""
-    load_user, probe_user = users
+    load_user, _ = users
     load_workflow, probe_workflow = workflows
     latencies: list[float] = []
     spawn = multiprocessing.get_context("spawn")
@@ -179,9 +179,7 @@ def measure(web, pool, args, rate: float, users, workflows, token) -> list[str]:
         raise RuntimeError("the load process did not start")
     window_start = timezone.now()
     go.set()
-    outcomes = asyncio.run(
-        run_probes(web, pool, probe_workflow, probe_user, token, args.probes, args.seconds, latencies)
-    )
+    outcomes = asyncio.run(run_probes(web, probe_workflow, token, args.probes, args.seconds, latencies))
     loader.join()
     window_end = window_start + timedelta(seconds=args.seconds)
     finished = Execution.objects.filter(
@@ -189,17 +187,15 @@ def measure(web, pool, args, rate: float, users, workflows, token) -> list[str]:
     ).count()
     stop_load(load_user)
     print(f"rate {rate:g}/s: probes {outcomes}", flush=True)
-    if not latencies:
-        return [f"{rate:g}", f"{finished / args.seconds:.0f}", "0", "-", "-", "-", "-"]
-    return [
-        f"{rate:g}",
-        f"{finished / args.seconds:.0f}",
-        str(len(latencies)),
-        f"{_harness.percentile(latencies, 0.5):.1f}",
-        f"{_harness.percentile(latencies, 0.9):.1f}",
-        f"{_harness.percentile(latencies, 0.99):.1f}",
-        f"{max(latencies):.1f}",
-    ]
+    return [f"{rate:g}", f"{finished / args.seconds:.0f}", *_distribution(latencies)]
+
+
+def _distribution(values: list[float]) -> list[str]:
+    """Count, p50, p90, p99 and max of `values`, as table cells."""
+    if not values:
+        return ["0", "-", "-", "-", "-"]
+    cells = [f"{_harness.percentile(values, fraction):.1f}" for fraction in (0.5, 0.9, 0.99)]
+    return [str(len(values)), *cells, f"{max(values):.1f}"]
 
 
 async def _time_to_snapshot(web: _harness.WebServer, execution_id: int, token: str) -> float:
@@ -254,19 +250,17 @@ def main() -> None:
     machine = _harness.machine()
 
     workers = [_harness.Worker(concurrency=args.concurrency) for _ in range(args.workers)]
-    pool = ThreadPoolExecutor(max_workers=4)
     rows = []
     try:
         for worker in workers:
             worker.start()
         with _harness.WebServer(name="ws", server=args.server) as web:
             # A warm-up probe: the web server and the workers load everything on first use.
-            asyncio.run(run_probes(web, pool, workflows[1], users[1], token, 1, 1, []))
+            asyncio.run(run_probes(web, workflows[1], token, 1, 1, []))
             for rate in rates:
-                rows.append(measure(web, pool, args, rate, users, workflows, token))
+                rows.append(measure(web, args, rate, users, workflows, token))
             storm = connect_storm(web, workflows[1], users[1], token, args.connect_storm) if args.connect_storm else []
     finally:
-        pool.shutdown(wait=False)
         _harness.stop_all_workers()
 
     print()
