@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 from executions.checkpoints import Claim, resumable
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
 from sharing.selectors import max_running_of, quotas_for
+from structforge.db import text_cursor
 from workflows.models import Workflow
 
 # Any fixed 64-bit number; it names the one lock every admission takes.
@@ -190,7 +191,7 @@ def _admit_in_two_round_trips() -> Claim | None:
     happens in Python, as on every database.
     """
     heads_sql, heads_params = _heads_sql()
-    with connection.cursor() as cursor:
+    with text_cursor() as cursor:
         try:
             cursor.execute(
                 "BEGIN; SELECT pg_advisory_xact_lock(%s); "

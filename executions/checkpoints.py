@@ -20,6 +20,7 @@ from django.utils import timezone
 from executions import live
 from executions.db_retry import retry_on_disconnect
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
+from structforge.db import text_cursor
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ def _finish_postgresql(claim: Claim, ending: _Ending, node_changes: Sequence[Nod
     )
     output = None if ending.output is None else _json(ending.output)
     params += [ending.status, output, ending.error, ending.error_node, ending.at, *_fence_params(claim)]
-    with connection.cursor() as cursor:
+    with text_cursor() as cursor:
         cursor.execute("; ".join(statements), params)
         while cursor.nextset():
             pass

@@ -1,6 +1,7 @@
 """Database connections of long-lived processes."""
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 
 
 def keep_connection() -> None:
@@ -20,3 +21,16 @@ def keep_connection() -> None:
         connection.settings_dict = {**connection.settings_dict, "CONN_MAX_AGE": None}
         if connection.connection is not None:
             connection.close_at = None
+
+
+def text_cursor() -> CursorWrapper:
+    """A cursor that sends each query as text, its values inlined: one execute may hold several
+    statements (one round trip). With prepared statements on (DATABASE_PREPARED_STATEMENTS),
+    Django's cursor sends values apart from the query, which PostgreSQL allows for a single
+    statement only."""
+    if connection.vendor != "postgresql" or not connection.settings_dict["OPTIONS"].get("server_side_binding"):
+        return connection.cursor()
+    from psycopg import ClientCursor
+
+    connection.ensure_connection()
+    return CursorWrapper(ClientCursor(connection.connection), connection)

@@ -95,6 +95,11 @@ if DATABASE_URL:
         # A list query over many shared workflows crosses the JIT cost threshold, and compiling
         # it costs more than running it (docs/benchmarks.md, Permissions).
         options["options"] = "-c jit=off"
+        # Values sent apart from the query, and a query a connection repeats prepared: PostgreSQL
+        # skips parsing and planning it (docs/operations.md, for poolers in transaction mode).
+        if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+            options["server_side_binding"] = True
+            options["prepare_threshold"] = env_int("DATABASE_PREPARE_THRESHOLD", 2)
         # A pool per process: a request (or a task) borrows a connection instead of opening one,
         # which costs more than most requests' queries, and the process never holds more than
         # max_size however many threads ASGI starts. 0 turns it off (then DATABASE_CONN_MAX_AGE).
