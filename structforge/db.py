@@ -33,4 +33,6 @@ def text_cursor() -> CursorWrapper:
     from psycopg import ClientCursor
 
     connection.ensure_connection()
-    return CursorWrapper(ClientCursor(connection.connection), connection)
+    cursor = ClientCursor(connection.connection)
+    # As connection.cursor() does: logged where queries are (DEBUG, tests counting them).
+    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
