@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_datetime
 from executions.checkpoints import Claim, resumable
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
 from sharing.selectors import max_running_of, quotas_for
-from structforge.db import text_cursor
+from structforge.db import instance_from_row, text_cursor
 from workflows.models import Workflow
 
 # Any fixed 64-bit number; it names the one lock every admission takes.
@@ -216,20 +216,22 @@ def _admit_in_two_round_trips() -> Claim | None:
     if started is None:
         # Every candidate was cancelled meanwhile (a cancel takes no lock): look again.
         return _admit_in_two_round_trips()
-    return Claim(execution_id=started, attempt=1)
+    return Claim(execution_id=started.pk, attempt=1, execution=started)
 
 
-def _start_first_pending_and_commit(cursor, candidates: list[_Head], now: datetime) -> int | None:
-    """Start the first candidate still pending, record its owner's turn and commit: one round trip."""
+def _start_first_pending_and_commit(cursor, candidates: list[_Head], now: datetime) -> Execution | None:
+    """Start the first candidate still pending, record its owner's turn and commit: one round trip.
+
+    Returns the started execution as the runner needs it, so it is not read again."""
     cursor.execute(
         "WITH candidate AS ("
         f"  SELECT e.id FROM unnest(%s::bigint[]) WITH ORDINALITY AS c(id, position) JOIN {_EXECUTIONS} e"
         "   ON e.id = c.id AND e.status = %s ORDER BY c.position LIMIT 1"
         f"), started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = %s, started_at = %s"
-        "   FROM candidate WHERE e.id = candidate.id AND e.status = %s RETURNING e.id, e.owner_id"
+        "   FROM candidate WHERE e.id = candidate.id AND e.status = %s RETURNING e.*"
         f"), turn AS (INSERT INTO {_TURNS} (owner_id, last_admitted_at) SELECT owner_id, %s FROM started"
         "   ON CONFLICT (owner_id) DO UPDATE SET last_admitted_at = EXCLUDED.last_admitted_at"
-        ") SELECT id FROM started; COMMIT",
+        ") SELECT * FROM started; COMMIT",
         [
             [head.execution_id for head in candidates],
             ExecutionStatus.PENDING,
@@ -241,7 +243,9 @@ def _start_first_pending_and_commit(cursor, candidates: list[_Head], now: dateti
         ],
     )
     row = cursor.fetchone()
-    return None if row is None else row[0]
+    if row is None:
+        return None
+    return instance_from_row(Execution, [column.name for column in cursor.description], row)
 
 
 _EXECUTIONS = Execution._meta.db_table

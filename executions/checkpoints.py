@@ -5,6 +5,7 @@ its run to another (its heartbeat stopped and the run was taken over) matches no
 so it can never overwrite the newer attempt's results.
 """
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from structforge.db import text_cursor
 class Claim:
     execution_id: int
     attempt: int
+    # The row as it was claimed, when claiming read it anyway: the runner need not load it again.
+    execution: Execution | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 class LostClaim(Exception):

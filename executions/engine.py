@@ -121,7 +121,7 @@ class Runner:
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
         # The workflow row is only needed for secrets: loaded then (most runs never read one).
-        self.execution = Execution.objects.get(pk=claim.execution_id)
+        self.execution = claim.execution or Execution.objects.get(pk=claim.execution_id)
         # A version's definition never changes, so (workflow, version) names it for good.
         self.plan: Plan = plan_for(
             (self.execution.workflow_id, self.execution.workflow_version), self.execution.definition
@@ -383,7 +383,7 @@ class Runner:
         from executions.services import subworkflow_start
 
         child = subworkflow_start(parent=self.execution, workflow_id=workflow_id, input=input)
-        run_claimed(Claim(execution_id=child.pk, attempt=child.attempt))
+        run_claimed(Claim(execution_id=child.pk, attempt=child.attempt, execution=child))
         child.refresh_from_db(fields=["status", "output", "error"])
         if child.status != ExecutionStatus.SUCCESS:
             raise NodeError(f"Sub-workflow execution {child.pk} ended {child.status}: {child.error}".rstrip(": "))

@@ -1,7 +1,10 @@
-"""Database connections of long-lived processes."""
+"""Database connections of long-lived processes, and the few raw-SQL helpers the hot paths share."""
+
+from collections.abc import Sequence
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Model
 
 
 def keep_connection() -> None:
@@ -36,3 +39,17 @@ def text_cursor() -> CursorWrapper:
     cursor = ClientCursor(connection.connection)
     # As connection.cursor() does: logged where queries are (DEBUG, tests counting them).
     return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+
+
+def instance_from_row(model: type[Model], columns: Sequence[str], row: Sequence) -> Model:
+    """A `model` instance from a row with a column for each of its concrete fields (`RETURNING *`),
+    its values converted as the ORM converts them (JSON parsed, …)."""
+    values = dict(zip(columns, row, strict=True))
+    fields = model._meta.concrete_fields
+    converted = []
+    for field in fields:
+        value = values[field.column]
+        for convert in field.get_db_converters(connection):
+            value = convert(value, field.cached_col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
