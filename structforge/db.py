@@ -49,7 +49,9 @@ def instance_from_row(model: type[Model], columns: Sequence[str], row: Sequence)
     converted = []
     for field in fields:
         value = values[field.column]
-        for convert in field.get_db_converters(connection):
-            value = convert(value, field.cached_col, connection)
+        column = field.cached_col
+        # The database's converters, then the field's: the order the ORM applies them in.
+        for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+            value = convert(value, column, connection)
         converted.append(value)
     return model.from_db(connection.alias, [field.attname for field in fields], converted)
