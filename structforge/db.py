@@ -60,7 +60,8 @@ def instance_from_row(model: type[Model], columns: Sequence[str], row: Sequence)
 
 
 def rows_with_related(model: type[Model], *, related: str, key: str, value: Any) -> list[Model]:
-    """`model.objects.select_related(related).filter(**{key: value})`, from SQL built once per process.
+    """`model.objects.select_related(related).filter(**{key: value})` for a non-null foreign key
+    `related`, from SQL built once per process.
 
     For the lookups every request makes (its API token, its workflow): compiling the ORM's query
     cost each about 0.35 ms more CPU than this (docs/benchmarks.md).
