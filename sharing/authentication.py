@@ -29,7 +29,10 @@ class TokenAuthentication(KnoxTokenAuthentication):
     """
 
     def authenticate_credentials(self, token: bytes):
-        token = token.decode("utf-8")
+        try:
+            token = token.decode("utf-8")
+        except UnicodeDecodeError as exc:  # knox lets this through as a 500
+            raise AuthenticationFailed(INVALID) from exc
         token_key = token[: CONSTANTS.TOKEN_KEY_LENGTH]
         for auth_token in rows_with_related(AuthToken, related="user", key="token_key", value=token_key):
             if self._cleanup_token(auth_token):

@@ -167,6 +167,13 @@ def test_an_unknown_token_is_401(alice, api_client):
     assert response["WWW-Authenticate"] == "Token"
 
 
+def test_a_token_that_is_not_utf8_is_401(api_client):
+    response = token_client("\xff" * 64).get("/api/v1/workflows/")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token."}
+
+
 def test_a_token_header_without_a_token_is_401(api_client):
     api_client.credentials(HTTP_AUTHORIZATION="Token")
 
