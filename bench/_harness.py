@@ -339,9 +339,7 @@ class WebServer:
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
-            # Under ASGI each request's sync code runs in its own thread; persistent connections
-            # would let a burst of requests exhaust max_connections.
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_CONN_MAX_AGE": "0"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -83,8 +83,8 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            # 0 by default: under ASGI every request thread would otherwise keep its own connection
-            # open and a burst of requests exhausts PostgreSQL's max_connections.
+            # Only with the pool off (DATABASE_POOL_MAX_SIZE=0): 0 closes a request's connection at
+            # its end instead of keeping one open per thread.
             DATABASE_URL,
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
             conn_health_checks=True,
@@ -102,7 +102,7 @@ if DATABASE_URL:
             options["prepare_threshold"] = env_int("DATABASE_PREPARE_THRESHOLD", 2)
         # A pool per process: a request (or a task) borrows a connection instead of opening one,
         # which costs more than most requests' queries, and the process never holds more than
-        # max_size however many threads ASGI starts. 0 turns it off (then DATABASE_CONN_MAX_AGE).
+        # max_size however many threads it runs. 0 turns it off (then DATABASE_CONN_MAX_AGE).
         pool_size = env_int("DATABASE_POOL_MAX_SIZE", 20)
         if pool_size > 0:
             options["pool"] = {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 10.0}
@@ -180,8 +180,8 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 if CELERY_BROKER_URL.startswith("redis://"):
     CELERY_BROKER_TRANSPORT = "structforge.broker:Transport"
 # No StructForge task returns a result (PostgreSQL holds every outcome), so by default there is
-# no result backend: Celery builds one per thread to send each message, and under ASGI every
-# request runs in a new thread. The benchmarks' raw-Celery baselines set one.
+# no result backend: Celery builds one per thread that sends a message (each web request thread,
+# each worker). The benchmarks' raw-Celery baselines set one.
 CELERY_RESULT_BACKEND = env_str("STRUCTFORGE_CELERY_RESULT_BACKEND", "") or None
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
