@@ -1,14 +1,16 @@
 """Throughput of one-node runs through the API against raw Celery, queue wait, and the cost of admission.
 
 Run: .venv/bin/python bench/throughput.py [--runs 1000] [--rounds 1] [--max-running 8] [--in-process]
-     [--server daphne|uvicorn] [--web-processes 1] [--profile] [--skip-admission] [--skip-floor] [--reset-db]
+     [--server daphne|uvicorn] [--web-processes 1] [--client lean|httpx] [--profile] [--skip-admission]
+     [--skip-floor] [--reset-db]
 
 Uses bench/_harness.py with a database, Redis database and queue prefix of its own
 (structforge_bench_tp, Redis 14, `bench-tp-`; BENCH_* variables override them), so it can run
 while other benchmarks run. Issue 4's cases except the WebSocket one (bench/ws_latency.py):
 
 1. `--runs` one-node `noop` workflows submitted at once through `POST /api/v1/workflows/{id}/run/`
-   (knox token, httpx, 16 requests in flight) to a real uvicorn (or daphne), drained to `success` by two
+   (knox token, 16 requests in flight on keep-alive connections) to a real uvicorn (or daphne),
+   drained to `success` by two
    `celery -A structforge worker --concurrency=1` processes with STRUCTFORGE_MAX_RUNNING set:
    runs/s from the first submit to the last `finished_at`. Against `--runs` raw Celery no-op
    tasks (bench.noop, a group, results in Redis) on the same broker, queue and workers, from the
@@ -21,6 +23,9 @@ while other benchmarks run. Issue 4's cases except the WebSocket one (bench/ws_l
 4. The web process's CPU per request for requests that start no run (a 404 through the
    middleware, an authenticated API read), against the run request's in case 1: what any
    request costs before the run's own work.
+
+The requests come from bench/_loadgen.py, a lean client whose CPU per request is a fraction of
+httpx's (`--client httpx` for the old one): the load generator shares the server's two cores.
 
 Nothing asserts: it prints tables, recorded in docs/benchmarks.md ("Throughput and admission").
 """
@@ -45,7 +50,7 @@ os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("BENCH_QUEUE_PREFIX", "bench-tp-")
 
-from bench import _harness
+from bench import _harness, _loadgen
 
 # The environment must be set before Django's settings load, so before argparse runs.
 _harness.setup(reset="--reset-db" in sys.argv)
@@ -73,6 +78,7 @@ QUEUE = dispatch.queue_for(Priority.HIGH)  # where API runs go; the Celery basel
 ONE_NODE = {"nodes": [{"id": "a", "type": "noop"}], "edges": [], "settings": {}}
 IN_FLIGHT = 16
 TIMEOUT_S = 600.0
+CLIENT = "lean"  # --client
 SUBMIT_PROFILE: cProfile.Profile | None = None  # with --profile --in-process: execution_start
 FINISHED = [ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED]
 
@@ -104,11 +110,7 @@ def workflow_of(user, name: str = "one node") -> Workflow:
 # --- case 1 and 2 --------------------------------------------------------------------------------
 
 
-async def _post_all(url: str, token: str, count: int) -> list[int]:
-    return await _send_all("POST", url, token, count)
-
-
-async def _send_all(method: str, url: str, token: str, count: int) -> list[int]:
+async def _httpx_send_all(method: str, url: str, token: str, count: int) -> list[int]:
     statuses: list[int] = []
     semaphore = asyncio.Semaphore(IN_FLIGHT)
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
@@ -124,6 +126,19 @@ async def _send_all(method: str, url: str, token: str, count: int) -> list[int]:
     return statuses
 
 
+def _send_all(method: str, url: str, token: str, count: int) -> list[int]:
+    if CLIENT == "httpx":
+        return asyncio.run(_httpx_send_all(method, url, token, count))
+    return _loadgen.send_all(
+        method,
+        url,
+        count=count,
+        in_flight=IN_FLIGHT,
+        headers={"Authorization": f"Token {token}"},
+        json_body={} if method == "POST" else None,
+    )
+
+
 def submit(workflow: Workflow, user, count: int, web: _harness.WebServer | None, token: str) -> tuple[float, dict]:
     """Submit `count` runs; returns seconds spent submitting and the HTTP status counts."""
     started = time.perf_counter()
@@ -137,7 +152,7 @@ def submit(workflow: Workflow, user, count: int, web: _harness.WebServer | None,
             SUBMIT_PROFILE.disable()
         statuses["in-process"] = count
     else:
-        for code in asyncio.run(_post_all(f"{web.url}/api/v1/workflows/{workflow.pk}/run/", token, count)):
+        for code in _send_all("POST", f"{web.url}/api/v1/workflows/{workflow.pk}/run/", token, count):
             statuses[code] = statuses.get(code, 0) + 1
     return time.perf_counter() - started, statuses
 
@@ -434,10 +449,10 @@ def web_floor(args) -> list[str]:
     rows = []
     with _harness.WebServer(name="floor", server=args.server) as server:
         for label, path in cases:
-            asyncio.run(_send_all("GET", server.url + path, token, 100))  # warm-up
+            _send_all("GET", server.url + path, token, 100)  # warm-up
             before = cpu_now(server, [])
             started = time.perf_counter()
-            statuses = asyncio.run(_send_all("GET", server.url + path, token, FLOOR_REQUESTS))
+            statuses = _send_all("GET", server.url + path, token, FLOOR_REQUESTS)
             elapsed = time.perf_counter() - started
             used = _harness.cpu_used(before, cpu_now(server, []))
             rows.append(
@@ -464,13 +479,15 @@ def main() -> None:
     parser.add_argument("--in-process", action="store_true", help="submit with execution_start, not HTTP")
     parser.add_argument("--server", choices=["daphne", "uvicorn"], default="uvicorn", help="the ASGI server for HTTP")
     parser.add_argument("--web-processes", type=int, default=1, help="uvicorn --workers")
+    parser.add_argument("--client", choices=["lean", "httpx"], default="lean", help="the HTTP load generator")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-admission", action="store_true")
     parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument("--reset-db", action="store_true")
     args = parser.parse_args()
-    global SUBMIT_PROFILE
+    global SUBMIT_PROFILE, CLIENT
+    CLIENT = args.client
     if args.profile and args.in_process:
         SUBMIT_PROFILE = cProfile.Profile()
     _harness.stop_workers_on_signals()
