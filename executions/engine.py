@@ -50,19 +50,23 @@ CHECKPOINT_INTERVAL_S = 0.2
 _ERROR_LIMIT = 4000
 
 
-def work(execution_id: int | None = None, *, doorbell: str | None = None) -> int:
+def work(execution_id: int | None = None, *, doorbell: str | None = None, redelivered: bool = False) -> int:
     """Run executions as admission control hands them out, until none may start now.
 
     Called by each wake-up message: the message says that there may be work, PostgreSQL says
     which. A wake-up rung for new runs clears its doorbell first (`dispatch`), so that every run
-    committed before is found here and every later one rings again; it also looks for runs to
-    resume (parked and due, or left by a dead worker), since it may be the redelivery of a
-    message whose worker died. A wake-up naming an execution that no longer waits ends at once,
-    and looks for runs to resume only when that one is. Returns how many executions this call ran.
+    committed before is found here and every later one rings again. A wake-up the broker
+    delivers again (its worker died holding it) also looks for runs to resume, parked and due or
+    left by a dead worker; the reaper sends wake-ups for those too, so a first delivery does not
+    look. A wake-up naming an execution that no longer waits ends at once, and looks for runs to
+    resume only when that one is. Returns how many executions this call ran.
     """
     if doorbell is not None:
         dispatch.answer(doorbell)
-    found = admission.wakeup_work(execution_id) if execution_id is not None else admission.RESUMABLE_WORK
+    if execution_id is not None:
+        found = admission.wakeup_work(execution_id)
+    else:
+        found = admission.RESUMABLE_WORK if redelivered else admission.PENDING_WORK
     if found is None:
         return 0
     ran = 0

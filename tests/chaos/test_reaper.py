@@ -43,9 +43,27 @@ def test_a_run_that_keeps_losing_its_workers_is_given_up_after_the_limit(alice, 
     settings.STRUCTFORGE_MAX_RECOVERIES = 3
     execution = orphan(alice, recoveries=3)
 
-    assert work() == 0
+    assert work(execution.pk) == 0  # the wake-up the reaper sends for it
 
     execution.refresh_from_db()
     assert execution.status == "failed"
     assert execution.error == "The execution was given up after 3 recoveries from lost workers."
     assert execution.node_runs.get().status == "cancelled"
+
+
+def test_a_wake_up_delivered_again_resumes_a_run_whose_worker_died(alice):
+    execution = orphan(alice)
+
+    assert work(doorbell="structforge:doorbell:test", redelivered=True) == 1
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.recoveries, execution.attempt) == ("success", 1, 2)
+
+
+def test_a_first_delivery_looks_only_for_new_runs_and_leaves_orphans_to_the_reaper(alice):
+    execution = orphan(alice)
+
+    assert work(doorbell="structforge:doorbell:test") == 0
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.attempt) == ("running", 1)
