@@ -3,9 +3,7 @@ from celery import shared_task
 from executions import engine, services
 
 
-@shared_task(
-    name="executions.run_execution", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
-)
+@shared_task(name="executions.run_execution", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_execution_task(self, *, execution_id: int | None = None, doorbell: str | None = None) -> None:
     # A wake-up: admission control decides which execution runs (the one named may not be the
     # most urgent). Safe to deliver any number of times: with nothing admissible it does nothing.

@@ -95,3 +95,31 @@ def _rows_with_related_sql(model: type[Model], related: str, key: str, vendor: s
         f"WHERE m.{quote(key_column)} = %s"
     )
     return sql, columns, related_columns
+
+
+def insert_fields(model: type[Model]) -> list:
+    """The fields an INSERT of `model` names: its concrete fields but a database-made primary key."""
+    return _insert_fields(model)
+
+
+@cache
+def _insert_fields(model: type[Model]) -> list:
+    return [
+        field
+        for field in model._meta.local_concrete_fields
+        if not getattr(field, "generated", False) and not (field.primary_key and field.db_returning)
+    ]
+
+
+def insert_values(instance: Model) -> list:
+    """The values `instance.save()` would insert, in `insert_fields` order: `auto_now_add` and the
+    like applied (`pre_save`), then each value prepared for the database as the ORM prepares it."""
+    return [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        for field in insert_fields(type(instance))
+    ]
+
+
+def array_type(field) -> str:
+    """The PostgreSQL type of an array of `field`'s values, to `unnest` many rows from one parameter."""
+    return f"{field.db_type(connection)}[]"

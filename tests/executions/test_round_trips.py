@@ -6,7 +6,7 @@ import pytest
 
 from executions.admission import admit_next
 from executions.engine import run_claimed
-from executions.models import Trigger
+from executions.models import DailyUsage, Execution, Trigger
 from executions.services import execution_start
 from workflows.services import workflow_create
 
@@ -31,3 +31,25 @@ def test_admission_is_two_round_trips_and_a_one_node_run_one_more(alice, no_work
     execution.refresh_from_db()
     assert claim.execution_id == execution.pk
     assert execution.status == "success"
+
+
+@pytest.mark.parametrize("nodes", [1, 50])
+def test_a_run_request_is_the_same_few_round_trips_whatever_the_workflow_size(
+    alice, alice_client, no_worker, django_assert_num_queries, nodes
+):
+    definition = {
+        "nodes": [{"id": f"n{i}", "type": "noop"} for i in range(nodes)],
+        "edges": [{"source": f"n{i}", "target": f"n{i + 1}"} for i in range(nodes - 1)],
+    }
+    workflow = workflow_create(owner=alice, name="Sized", definition=definition)
+
+    # The session and its user; the workflow with its owner; the execution, its node runs and the
+    # day's count in one statement.
+    with django_assert_num_queries(4):
+        response = alice_client.post(f"/api/v1/workflows/{workflow.pk}/run/", {}, format="json")
+
+    assert response.status_code == 202
+    execution = Execution.objects.get(pk=response.json()["id"])
+    assert execution.node_runs.count() == nodes
+    assert sorted(execution.node_runs.values_list("position", flat=True)) == list(range(nodes))
+    assert DailyUsage.objects.get(owner=alice).executions == 1
