@@ -125,17 +125,16 @@ def _create(
     return created
 
 
-def _insert_run(execution: Execution, node_runs: list[NodeRun], *, count_daily: bool) -> tuple[Execution, int, int]:
+def _insert_run(
+    execution: Execution, node_runs: list[NodeRun], *, count_daily: bool
+) -> tuple[Execution, int | None, int | None]:
     """The execution, its node runs and (with `count_daily`) the day's count in one statement,
     from SQL built once per process: the ORM compiled two inserts per run request, and each was
     a round trip of its own. The node runs go as one array per column, whatever their number."""
     node_fields = [field for field in insert_fields(NodeRun) if field.name != "execution"]
     params = [execution.owner_id, timezone.now().date()] if count_daily else []
     params += insert_values(execution)
-    node_rows = [
-        [field.get_db_prep_save(field.pre_save(run, add=True), connection) for field in node_fields]
-        for run in node_runs
-    ]
+    node_rows = [insert_values(run, node_fields) for run in node_runs]
     params += [list(column) for column in zip(*node_rows, strict=True)] if node_rows else [[] for _ in node_fields]
     if count_daily:
         params.append(execution.owner_id)

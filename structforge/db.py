@@ -111,12 +111,12 @@ def _insert_fields(model: type[Model]) -> list:
     ]
 
 
-def insert_values(instance: Model) -> list:
-    """The values `instance.save()` would insert, in `insert_fields` order: `auto_now_add` and the
-    like applied (`pre_save`), then each value prepared for the database as the ORM prepares it."""
+def insert_values(instance: Model, fields: Sequence | None = None) -> list:
+    """The values `instance.save()` would insert for `fields` (by default `insert_fields`):
+    `auto_now_add` and the like applied (`pre_save`), then prepared as the ORM prepares them."""
     return [
         field.get_db_prep_save(field.pre_save(instance, add=True), connection)
-        for field in insert_fields(type(instance))
+        for field in (insert_fields(type(instance)) if fields is None else fields)
     ]
 
 
