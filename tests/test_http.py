@@ -1,11 +1,17 @@
 """HTTP through the project's ASGI handler (structforge.http) in a real uvicorn process."""
 
+import json
+import socket
 import threading
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django.contrib.admin
 import httpx
 import pytest
+import redis
+from django.conf import settings
 
 from tests.http_server import Reply
 from tests.web_server import TIMEOUT_S, WebServer, api_token
@@ -72,3 +78,43 @@ def test_a_static_file_is_served_whole(one_thread_web):
 
     assert response.status_code == 200
     assert response.content == stylesheet.read_bytes()
+
+
+def test_a_client_that_leaves_during_a_synchronous_run_ends_the_wait(django_db_setup, tmp_path, alice):
+    # No worker listens on these queues: the run stays pending and the request waits for it.
+    extra_env = {"STRUCTFORGE_QUEUE_PREFIX": f"nobody-{uuid.uuid4().hex[:8]}-", "STRUCTFORGE_SYNC_WAIT_S": "60"}
+    web = WebServer("uvicorn", tmp_path / "uvicorn.log", extra_env=extra_env).wait_ready()
+    try:
+        auth = {"Authorization": f"Token {api_token(web, alice)}"}
+        workflow = httpx.post(
+            f"{web.url}/api/v1/workflows/",
+            json={"name": "Never runs", "definition": {"nodes": [{"id": "a", "type": "noop"}], "edges": []}},
+            headers=auth,
+            timeout=TIMEOUT_S,
+        ).json()
+        body = json.dumps({"mode": "sync"}).encode()
+        request = (
+            f"POST /api/v1/workflows/{workflow['id']}/run/ HTTP/1.1\r\nHost: {urlsplit(web.url).netloc}\r\n"
+            f"Authorization: {auth['Authorization']}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        caller = socket.create_connection(("127.0.0.1", web.port), timeout=TIMEOUT_S)
+        caller.sendall(request + body)
+        wait_until(lambda: waits_for_a_run() == 1, timeout_s=TIMEOUT_S)  # the request waits in the event loop
+
+        caller.close()
+
+        wait_until(lambda: waits_for_a_run() == 0, timeout_s=TIMEOUT_S)
+        assert httpx.get(f"{web.url}/api/v1/quota/", headers=auth, timeout=TIMEOUT_S).status_code == 200
+    finally:
+        web.stop()
+
+
+def waits_for_a_run() -> int:
+    """Redis clients blocked waiting for a run to finish (`executions.live.wait_finished`), in the tests' database."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    database = client.connection_pool.connection_kwargs.get("db", 0)
+    try:
+        return sum(1 for entry in client.client_list() if entry["cmd"] == "blpop" and int(entry["db"]) == database)
+    finally:
+        client.close()
