@@ -97,13 +97,9 @@ def _rows_with_related_sql(model: type[Model], related: str, key: str, vendor: s
     return sql, columns, related_columns
 
 
+@cache
 def insert_fields(model: type[Model]) -> list:
     """The fields an INSERT of `model` names: its concrete fields but a database-made primary key."""
-    return _insert_fields(model)
-
-
-@cache
-def _insert_fields(model: type[Model]) -> list:
     return [
         field
         for field in model._meta.local_concrete_fields
