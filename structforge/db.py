@@ -3,8 +3,10 @@
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
@@ -46,17 +48,35 @@ def text_cursor() -> CursorWrapper:
 def instance_from_row(model: type[Model], columns: Sequence[str], row: Sequence) -> Model:
     """A `model` instance from a row with a column for each of its concrete fields (`RETURNING *`),
     its values converted as the ORM converts them (JSON parsed, …)."""
+    database = connections[DEFAULT_DB_ALIAS]  # once: each `connection.…` looks up this thread's
     values = dict(zip(columns, row, strict=True))
-    fields = model._meta.concrete_fields
     converted = []
-    for field in fields:
+    for field, column, converters in _converters(database, model):
         value = values[field.column]
-        column = field.cached_col
-        # The database's converters, then the field's: the order the ORM applies them in.
-        for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-            value = convert(value, column, connection)
+        for convert in converters:
+            value = convert(value, column, database)
         converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+    return model.from_db(database.alias, [field.attname for field in model._meta.concrete_fields], converted)
+
+
+# Per connection, as the converters may be bound to it; looking them up for every field of every
+# row cost more than building the instance.
+_converters_by_connection: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _converters(database: BaseDatabaseWrapper, model: type[Model]) -> list[tuple]:
+    by_model = _converters_by_connection.setdefault(database, {})
+    if model not in by_model:
+        # The database's converters, then the field's: the order the ORM applies them in.
+        by_model[model] = [
+            (
+                field,
+                field.cached_col,
+                database.ops.get_db_converters(field.cached_col) + field.get_db_converters(database),
+            )
+            for field in model._meta.concrete_fields
+        ]
+    return by_model[model]
 
 
 def rows_with_related(model: type[Model], *, related: str, key: str, value: Any) -> list[Model]:
@@ -110,8 +130,9 @@ def insert_fields(model: type[Model]) -> list:
 def insert_values(instance: Model, fields: Sequence | None = None) -> list:
     """The values `instance.save()` would insert for `fields` (by default `insert_fields`):
     `auto_now_add` and the like applied (`pre_save`), then prepared as the ORM prepares them."""
+    database = connections[DEFAULT_DB_ALIAS]
     return [
-        field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        field.get_db_prep_save(field.pre_save(instance, add=True), database)
         for field in (insert_fields(type(instance)) if fields is None else fields)
     ]
 
