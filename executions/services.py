@@ -77,11 +77,14 @@ def _create(
     delay_s: float = 0,
     parent: Execution | None = None,
     retry_of: Execution | None = None,
-    count_daily: bool = True,
 ) -> Execution:
-    """The pending execution and its node runs; with `count_daily`, one more run for the owner
-    today, refused with QuotaExceeded past the daily quota (call inside a transaction, which a
-    refusal rolls back)."""
+    """The execution and its node runs (call inside a transaction).
+
+    A run of its own is pending and counts against its owner's daily quota (QuotaExceeded past
+    it; the transaction's rollback uncounts it). A sub-workflow (`parent`) runs inside its
+    parent's slot, on its parent's worker: it is created running, and does not count.
+    """
+    count_daily = parent is None
     if retry_of is not None:
         version, definition = retry_of.workflow_version, retry_of.definition
     else:
@@ -101,6 +104,9 @@ def _create(
         depth=parent.depth + 1 if parent else 0,
         retry_of=retry_of,
     )
+    if parent is not None:
+        execution.status, execution.attempt = ExecutionStatus.RUNNING, 1
+        execution.started_at = execution.heartbeat_at = timezone.now()
     reused = {}
     if retry_of is not None:
         reused = {
@@ -290,20 +296,10 @@ def subworkflow_start(*, parent: Execution, workflow_id: int, input: Any) -> Exe
     try:
         with transaction.atomic():
             child = _create(
-                workflow=workflow,
-                trigger=Trigger.SUBWORKFLOW,
-                triggered_by=caller,
-                run_input=input,
-                parent=parent,
-                count_daily=False,
-            )
-            now = timezone.now()
-            Execution.objects.filter(pk=child.pk).update(
-                status=ExecutionStatus.RUNNING, attempt=1, started_at=now, heartbeat_at=now
+                workflow=workflow, trigger=Trigger.SUBWORKFLOW, triggered_by=caller, run_input=input, parent=parent
             )
     except InvalidInput as exc:
         raise NodeError(f"The sub-workflow refused its input: {exc.errors['input']}") from exc
-    child.refresh_from_db()
     return child
 
 

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from executions.models import Execution, NodeRun
+from executions.models import DailyUsage, Execution, NodeRun
 from sharing.services import grant_set
 from tests.factories import PASSWORD
 from tests.http_server import Reply
@@ -225,6 +225,8 @@ def test_a_subworkflow_runs_as_a_child_execution_and_returns_its_output(worker, 
         1,
         "success",
     )
+    assert (child_run.attempt, child_run.started_at is not None) == (1, True)
+    assert DailyUsage.objects.get(owner=alice).executions == 1  # the child runs within its parent's run
 
 
 def test_a_webhook_starts_a_normal_priority_run_with_the_body_as_input(worker, alice, client, api_client):
