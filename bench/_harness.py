@@ -306,6 +306,28 @@ def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, flo
     }
 
 
+def clear_executions(users) -> None:
+    """Delete these users' executions and vacuum the tables every run writes to.
+
+    This machine's PostgreSQL runs without autovacuum, so each run's dead row versions (its
+    status changes, the owner's daily count, its admission turn) would stay for good, and every
+    later query would wade through more of them: a window would measure the windows before it.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        ids = [user.pk for user in users]
+        cursor.execute(
+            "DELETE FROM executions_noderun WHERE execution_id IN "
+            "(SELECT id FROM executions_execution WHERE owner_id = ANY(%s))",
+            [ids],
+        )
+        cursor.execute("DELETE FROM executions_execution WHERE owner_id = ANY(%s)", [ids])
+        cursor.execute(
+            "VACUUM ANALYZE executions_execution, executions_noderun, executions_dailyusage, executions_admissionturn"
+        )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

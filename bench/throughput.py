@@ -88,18 +88,6 @@ def user_named(username: str):
     return user
 
 
-def clear_executions(users) -> None:
-    with connection.cursor() as cursor:
-        ids = [user.pk for user in users]
-        cursor.execute(
-            "DELETE FROM executions_noderun WHERE execution_id IN "
-            "(SELECT id FROM executions_execution WHERE owner_id = ANY(%s))",
-            [ids],
-        )
-        cursor.execute("DELETE FROM executions_execution WHERE owner_id = ANY(%s)", [ids])
-        cursor.execute("VACUUM ANALYZE executions_execution, executions_noderun")
-
-
 def workflow_of(user, name: str = "one node") -> Workflow:
     for workflow in Workflow.objects.filter(owner=user, name=name).order_by("pk"):
         if workflow.definition == ONE_NODE and workflow.version == 1:
@@ -230,7 +218,7 @@ def celery_round(count: int, workers: list[_harness.Worker]) -> dict:
 
 def throughput(args) -> list[str]:
     user = user_named(USER)
-    clear_executions([user])
+    _harness.clear_executions([user])
     workflow = workflow_of(user)
     AuthToken.objects.filter(user=user).delete()
     _, token = AuthToken.objects.create(user=user)
@@ -350,7 +338,7 @@ def throughput(args) -> list[str]:
             stats.sort_stats("cumulative").print_stats(25)
             stats.sort_stats("tottime").print_stats(15)
             out.append(stream.getvalue())
-    clear_executions([user])
+    _harness.clear_executions([user])
     return out
 
 
@@ -382,7 +370,7 @@ def admission_cost(args) -> list[str]:
     rows = []
     profiler = cProfile.Profile() if args.profile else None
     for pending, spread in shapes:
-        clear_executions(users)
+        _harness.clear_executions(users)
         pending_rows(workflows[:spread], pending)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE executions_execution")
@@ -415,7 +403,7 @@ def admission_cost(args) -> list[str]:
             ]
         )
         print(f"  admission {pending} pending / {spread}: {rows[-1][2]} µs", flush=True)
-    clear_executions(users)
+    _harness.clear_executions(users)
     out = [
         f"3. admit_next() in-process, {args.admissions - 5} admissions each (after 5 warm-up), nothing running, "
         f"workflows of distinct users, all high priority"

@@ -170,6 +170,7 @@ def measure(web, args, rate: float, users, workflows, token) -> list[str]:
     """One window at `rate`: the table row."""
     load_user, _ = users
     load_workflow, probe_workflow = workflows
+    _harness.clear_executions(users)
     latencies: list[float] = []
     spawn = multiprocessing.get_context("spawn")
     ready, go = spawn.Event(), spawn.Event()
