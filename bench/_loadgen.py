@@ -2,8 +2,8 @@
 parsed by httptools (C), the request bytes built once.
 
 The benchmarks measure the server, but on this machine the load generator shares its two cores:
-httpx spends 1.5–2 ms of CPU on a request, about a third of what the server spends on a run
-request. This client spends a fraction of that, as wrk, oha or k6 would on a machine of their own.
+httpx spends 1.5–2 ms of CPU on a request, half of what the server spends on a run request.
+This client spends a fraction of that, as wrk, oha or k6 would on a machine of their own.
 It speaks only what the benchmarks need: one method, URL and body for every request, answers
 with Content-Length or chunked bodies, no redirects, no TLS.
 """
@@ -19,7 +19,8 @@ import uvloop
 
 
 class _Response:
-    """httptools callbacks: only whether the message ended is kept (and the status)."""
+    """What httptools calls back while it parses: only the message's end matters here (the
+    status comes from the parser)."""
 
     def __init__(self) -> None:
         self.done = False
