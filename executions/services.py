@@ -138,7 +138,7 @@ def _insert_run(
     from SQL built once per process: the ORM's two inserts, compiled per request and a round trip
     each, were a fifth of a run request's CPU in the web process. The node runs go as one array
     per column, so the SQL is the same whatever their number."""
-    node_fields = [field for field in insert_fields(NodeRun) if field.name != "execution"]
+    node_fields = _node_run_fields()
     params = [execution.owner_id, timezone.now().date()] if count_daily else []
     params += insert_values(execution)
     node_rows = [insert_values(run, node_fields) for run in node_runs]
@@ -157,10 +157,16 @@ def _insert_run(
 
 
 @cache
+def _node_run_fields() -> list:
+    """A node run's fields but its execution, which the statement takes from the row it inserts."""
+    return [field for field in insert_fields(NodeRun) if field.name != "execution"]
+
+
+@cache
 def _insert_run_sql(count_daily: bool) -> str:
     quote = connection.ops.quote_name
     execution_columns = ", ".join(quote(field.column) for field in insert_fields(Execution))
-    node_fields = [field for field in insert_fields(NodeRun) if field.name != "execution"]
+    node_fields = _node_run_fields()
     node_columns = ", ".join(quote(field.column) for field in [NodeRun._meta.get_field("execution"), *node_fields])
     arrays = ", ".join(f"%s::{array_type(field)}" for field in node_fields)
     usage = f"usage AS ({_DAILY_USAGE_UPSERT} RETURNING executions), " if count_daily else ""
