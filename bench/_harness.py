@@ -307,7 +307,8 @@ def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, flo
 
 
 def clear_executions(users) -> None:
-    """Delete these users' executions and vacuum the tables every run writes to.
+    """Delete these users' executions and their daily counts (a day of benchmarks passes the
+    default quota), and vacuum the tables every run writes to.
 
     This machine's PostgreSQL runs without autovacuum, so each run's dead row versions (its
     status changes, the owner's daily count, its admission turn) would stay for good, and every
@@ -323,6 +324,7 @@ def clear_executions(users) -> None:
             [ids],
         )
         cursor.execute("DELETE FROM executions_execution WHERE owner_id = ANY(%s)", [ids])
+        cursor.execute("DELETE FROM executions_dailyusage WHERE owner_id = ANY(%s)", [ids])
         cursor.execute(
             "VACUUM ANALYZE executions_execution, executions_noderun, executions_dailyusage, executions_admissionturn"
         )
