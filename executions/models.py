@@ -43,9 +43,13 @@ ENDED_NODE_STATUSES = (
 
 
 class Execution(models.Model):
-    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="executions")
+    # Every status change of a run rewrites each of its index entries, so no index repeats the
+    # leading column of another: `workflow` and `owner` lead the composite indexes below.
+    workflow = models.ForeignKey(
+        "workflows.Workflow", on_delete=models.CASCADE, related_name="executions", db_index=False
+    )
     # The workflow's owner when the run was triggered: whose quota the run counts against.
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -106,7 +110,8 @@ class Execution(models.Model):
 
 
 class NodeRun(models.Model):
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs")
+    # Looked up through the unique (execution, node_id) index: no index of its own.
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs", db_index=False)
     node_id = models.CharField(max_length=64)
     node_type = models.CharField(max_length=64)
     position = models.PositiveIntegerField(help_text="Index of the node in the definition, for stable listing.")
@@ -158,7 +163,8 @@ class DailyUsage(models.Model):
     run does not count.
     """
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Looked up through the unique (owner, day) index: no index of its own.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     executions = models.PositiveIntegerField(default=0)
 
