@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import _harness
 
 # The environment must be set before Django's settings load, so before argparse runs.
-_harness.setup(reset="--reset-db" in sys.argv)
+# The load process is spawned with this process's argv: only this one resets the database.
+_harness.setup(reset="--reset-db" in sys.argv and __name__ == "__main__")
 
 import httpx  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
