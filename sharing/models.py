@@ -20,15 +20,17 @@ from sharing.roles import LINK_ROLES, SHAREABLE_ROLES, Role
 class WorkflowUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE)
 
+    # Lookups by (user, permission, content_object) use the index of guardian's unique_together.
     class Meta(UserObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["user", "permission", "content_object"], name="wf_user_perm_lookup")]
+        pass
 
 
 class WorkflowGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE)
 
+    # Lookups by (group, permission, content_object) use the index of guardian's unique_together.
     class Meta(GroupObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["group", "permission", "content_object"], name="wf_group_perm_lookup")]
+        pass
 
 
 class Grant(models.Model):
