@@ -43,6 +43,7 @@ from executions.models import (
     NodeRunStatus,
 )
 from executions.signals import execution_finished
+from structforge import groups as channel_groups
 
 logger = logging.getLogger(__name__)
 
@@ -375,11 +376,13 @@ class _Ended:
 _web_loop: asyncio.AbstractEventLoop | None = None
 
 
+def _message(events: list[dict]) -> dict:
+    return {"type": "execution.events", "events": events}
+
+
 async def _group_send(layer, messages: dict[str, list[dict]]) -> None:
     # One message per group keeps each group's events in order; the groups go out together.
-    await asyncio.gather(
-        *(layer.group_send(group, {"type": "execution.events", "events": events}) for group, events in messages.items())
-    )
+    await asyncio.gather(*(layer.group_send(group, _message(events)) for group, events in messages.items()))
 
 
 class _Publisher:
@@ -527,6 +530,13 @@ class _Publisher:
             if loop is None or not loop.is_running():
                 return  # no client has connected to this process: nobody to tell
             asyncio.run_coroutine_threadsafe(_group_send(layer, messages), loop).result(DELIVERY_TIMEOUT_S)
+            return
+        target = channel_groups.pubsub_target()
+        if target is not None and target.redis_url == settings.REDIS_URL:
+            # The usual case: plain PUBLISH commands on the state store's client, no event loop.
+            channel_groups.publish(
+                _store().client, target, layer, [(group, _message(events)) for group, events in messages.items()]
+            )
             return
         self._loop.run_until_complete(asyncio.wait_for(_group_send(layer, messages), DELIVERY_TIMEOUT_S))
 
