@@ -52,7 +52,7 @@ class WorkflowRunView(WorkflowFromUrl, APIView):
             input=data.validated_data["input"],
             delay_s=data.validated_data["delay_s"],
         )
-        response = Response(RunAcceptedSerializer(run_accepted(execution)).data, status=status.HTTP_202_ACCEPTED)
+        response = Response(run_accepted(execution), status=status.HTTP_202_ACCEPTED)
         if data.validated_data["mode"] == "sync":
             # Waiting holds no thread and no database connection (structforge.http).
             return respond_later(request, response, partial(_finished_run, execution.pk))
@@ -168,7 +168,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"], filterset_class=None)
     def retry(self, request, pk=None):
         retry = services.execution_retry(execution=self.get_object(), user=request.user)
-        return Response(RunAcceptedSerializer(run_accepted(retry)).data, status=status.HTTP_202_ACCEPTED)
+        return Response(run_accepted(retry), status=status.HTTP_202_ACCEPTED)
 
 
 class ShareLinkRateThrottle(SimpleRateThrottle):
