@@ -1,9 +1,11 @@
 """Live status of executions: waking synchronous callers, the current state of each run, and the
 events pushed to WebSocket clients.
 
-Finished runs. A synchronous run waits here for its execution to end. With Redis, the worker
-pushes to a short-lived list the waiter blocks on (BLPOP), so the push may even come before the
-wait. Without Redis (standalone), worker and web share one process and an in-memory registry.
+Finished runs. A synchronous run waits here for its execution to end. With Redis, the step that
+records the run's end in its live state (below) also pushes to a short-lived list the waiter
+blocks on (BLPOP), so the push may even come before the wait, and a run costs no round trip of
+its own for it. Without Redis (standalone), worker and web share one process and an in-memory
+registry.
 
 Live state and events. The runner calls `publish_execution` / `publish_nodes` after each change
 it committed to PostgreSQL. Those calls only put the change on an in-process queue: one
@@ -84,16 +86,8 @@ def _key(execution_id: int) -> str:
     return f"structforge:execution:{execution_id}:finished"
 
 
-def notify_finished(execution_id: int) -> None:
-    """Wake whoever waits for this execution. Call after the final state is committed."""
-    store = _store()
-    if isinstance(store, _RedisStore):
-        # The process's client (and its connection pool): a new client per run costs a connection.
-        with store.client.pipeline() as pipe:
-            pipe.rpush(_key(execution_id), 1)
-            pipe.expire(_key(execution_id), FINISHED_KEY_TTL_S)
-            pipe.execute()
-        return
+def _finished_here(execution_id: int) -> None:
+    """Wake whoever waits in this process for this execution (standalone, no Redis)."""
     now = time.monotonic()
     with _finished_lock:
         _finished_in_process[execution_id] = now
@@ -122,18 +116,15 @@ async def wait_finished(execution_id: int, timeout_s: float) -> bool:
 
 
 def announce_finished(execution_id: int, status: str, *, trigger: str | None = None) -> None:
-    """Wake a synchronous caller and tell other apps (scheduling, …) that the run ended.
+    """Tell other apps (scheduling, …) that the run ended, and make sure its end is published.
 
     `trigger`, when the caller knows it, saves receivers that care about one kind of run a query.
 
-    Also makes sure live clients hear of the end when nobody published it (a pending run
-    cancelled, a run given up after lost workers): the publisher reads the final state back.
+    The end, once in the live state, wakes a synchronous caller. When nobody published it (a
+    pending run cancelled, a run given up after lost workers), the publisher reads it back from
+    PostgreSQL. Should the end never reach the live state (Redis down), the caller's wait times
+    out and it answers 202: the run itself is over and committed.
     """
-    try:
-        notify_finished(execution_id)
-    except Exception:
-        # The waiter times out and answers 202; the run itself is over and committed.
-        logger.warning("could not wake the waiter of execution %s", execution_id, exc_info=True)
     _publisher.submit(_Ended(execution_id))
     execution_finished.send(sender=Execution, execution_id=execution_id, status=status, trigger=trigger)
 
@@ -195,8 +186,10 @@ def flush(timeout_s: float = 5.0) -> bool:
 
 # --- the state store: Redis, or this process ---------------------------------------------------------
 
-# KEYS[1] the run's hash; ARGV: rank (0 for node changes), events, ttl while running, ttl once
-# ended, then field/value pairs. Returns the seq of the last event, or 0 when the change is stale.
+# KEYS[1] the run's hash, KEYS[2] the list a synchronous caller waits on; ARGV: rank (0 for
+# node changes), events, ttl while running, ttl once ended, ttl of the list, then field/value
+# pairs. Returns the seq of the last event, or 0 when the change is stale. The change that ends
+# the run (only one can) also wakes the caller.
 _APPLY_LUA = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
 local rank = tonumber(ARGV[1])
@@ -206,8 +199,12 @@ if rank > 0 then
   end
   redis.call('HSET', KEYS[1], 'rank', rank)
   current = rank
+  if rank == 3 then
+    redis.call('RPUSH', KEYS[2], 1)
+    redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+  end
 end
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', tonumber(ARGV[2]))
@@ -258,9 +255,11 @@ class _RedisStore:
             with self.client.pipeline(transaction=False) as pipe:
                 for change in changes:
                     args: list[Any] = [change.rank, change.count, LIVE_STATE_TTL_S, LIVE_STATE_ENDED_TTL_S]
+                    args.append(FINISHED_KEY_TTL_S)
                     for name, value in change.fields.items():
                         args += [name, value]
-                    pipe.evalsha(self.sha, 1, _state_key(change.execution_id), *args)
+                    keys = (_state_key(change.execution_id), _key(change.execution_id))
+                    pipe.evalsha(self.sha, len(keys), *keys, *args)
                 try:
                     return [int(seq) for seq in pipe.execute()]
                 except NoScriptError:
@@ -300,6 +299,8 @@ class _MemoryStore:
                     return 0
                 state["rank"] = str(change.rank)
                 current = change.rank
+                if current == _ENDED_RANK:
+                    _finished_here(change.execution_id)
             state.update(change.fields)
             seq = int(state.get("seq", 0)) + change.count
             state["seq"] = str(seq)

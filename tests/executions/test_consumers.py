@@ -627,5 +627,23 @@ def test_a_socket_idle_longer_than_the_channel_layers_blocking_read_stays_open(a
     assert async_to_sync(scenario)()["type"] == "snapshot"
 
 
+@pytest.mark.parametrize("redis_url", [django_settings.REDIS_URL, ""], ids=["redis", "standalone"])
+def test_the_published_end_of_a_run_wakes_its_waiter_however_the_run_ended(alice, settings, redis_url):
+    settings.REDIS_URL = redis_url
+    if not redis_url:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    workflow = make_workflow(alice)
+    cancelled, ran = start(workflow, alice), start(workflow, alice)
+    services.execution_cancel(execution=cancelled)  # pending: ended by the web, published from PostgreSQL
+    run_in_background().join(TIMEOUT_S)  # ended by the runner, which publishes its end itself
+    never_ends = start(workflow, alice)
+    assert live.flush(TIMEOUT_S)
+
+    assert [Execution.objects.get(pk=e.pk).status for e in (cancelled, ran)] == ["cancelled", "success"]
+    assert async_to_sync(live.wait_finished)(ran.pk, TIMEOUT_S) is True
+    assert async_to_sync(live.wait_finished)(cancelled.pk, TIMEOUT_S) is True
+    assert async_to_sync(live.wait_finished)(never_ends.pk, 1) is False
+
+
 def test_a_synchronous_caller_may_wait_longer_than_the_redis_clients_default_read_timeout():
     assert async_to_sync(live.wait_finished)(987_654_321, 6) is False
