@@ -12,17 +12,15 @@ starve another's single run); then arrival. Admissions are serialised by a trans
 advisory lock, so the limits hold across any number of workers and machines.
 """
 
-from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from executions.checkpoints import Claim, resumable
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
@@ -32,19 +30,6 @@ from workflows.models import Workflow
 
 # Any fixed 64-bit number; it names the one lock every admission takes.
 ADMISSION_LOCK_KEY = 0x5F0A_DE11
-
-
-@dataclass(frozen=True)
-class _Head:
-    """The first waiting execution of one (owner, workflow) pair, with the limits that apply to it."""
-
-    execution_id: int
-    owner_id: int
-    workflow_id: int
-    high: bool
-    workflow_limit: int | None
-    owner_limit: int
-    last_admitted_at: datetime | None
 
 
 def _lock() -> None:
@@ -59,193 +44,137 @@ def _due(now: datetime | Now) -> Q:
 
 
 def _heads_sql() -> tuple[str, tuple]:
-    """The heads query, compiled once per process (and database vendor, and default quota).
+    """One row per (owner, workflow) with due runs: its oldest high-priority run, its oldest run,
+    the pair's limits and the owner's last turn, in that column order."""
+    last_turn = AdmissionTurn.objects.filter(owner_id=OuterRef("owner_id")).values("last_admitted_at")[:1]
+    query = (
+        Execution.objects.filter(_due(Now()))
+        .order_by()
+        .values("owner_id", "workflow_id")
+        .annotate(
+            first_high=Min("id", filter=Q(priority=Priority.HIGH)),
+            first=Min("id"),
+            workflow_limit=Max("workflow__max_concurrency"),
+            owner_limit=max_running_of(OuterRef("owner_id")),
+            last_admitted_at=Subquery(last_turn),
+        )
+        .values_list(
+            "owner_id", "workflow_id", "first_high", "first", "workflow_limit", "owner_limit", "last_admitted_at"
+        )
+    )
+    return query.query.sql_with_params()
 
-    Building and compiling it through the ORM costs about a millisecond of a worker's CPU on
-    every admission, more than running it; it has no parameter that changes between calls (the
-    clock is the database's), so its SQL is kept.
+
+def _candidates_sql() -> tuple[str, tuple]:
+    """The runs that may start now under the rules above, most urgent first: `(id, owner_id)` rows.
+
+    Each (owner, workflow) pair offers its oldest high-priority run, else its oldest run. The
+    global cap, STRUCTFORGE_MAX_RUNNING, is the one parameter the caller appends.
+
+    Built and compiled once per process (and database vendor, and default quota): through the
+    ORM that costs about a millisecond of a worker's CPU on every admission, more than running
+    it. Nothing in it changes between calls but the global cap, and the clock is the database's.
     """
     key = (connection.vendor, settings.STRUCTFORGE_USER_MAX_RUNNING)  # the default is part of the SQL
-    if key not in _compiled_heads:
-        last_turn = AdmissionTurn.objects.filter(owner_id=OuterRef("owner_id")).values("last_admitted_at")[:1]
-        query = (
-            Execution.objects.filter(_due(Now()))
-            .order_by()
-            .values("owner_id", "workflow_id")
-            .annotate(
-                first_high=Min("id", filter=Q(priority=Priority.HIGH)),
-                first=Min("id"),
-                workflow_limit=Max("workflow__max_concurrency"),
-                owner_limit=max_running_of(OuterRef("owner_id")),
-                last_admitted_at=Subquery(last_turn),
-            )
-            .values_list(
-                "owner_id", "workflow_id", "first_high", "first", "workflow_limit", "owner_limit", "last_admitted_at"
-            )
+    if key not in _compiled_candidates:
+        heads_sql, heads_params = _heads_sql()
+        sql = (
+            "WITH heads (owner_id, workflow_id, first_high, first_any, workflow_limit, owner_limit, last_admitted_at) "
+            f"AS ({heads_sql}), "
+            f"running AS (SELECT workflow_id, owner_id FROM {_EXECUTIONS} WHERE status = %s), "
+            "by_owner AS (SELECT owner_id, COUNT(*) AS n FROM running GROUP BY owner_id), "
+            "by_workflow AS (SELECT workflow_id, COUNT(*) AS n FROM running GROUP BY workflow_id) "
+            "SELECT COALESCE(heads.first_high, heads.first_any) AS id, heads.owner_id FROM heads "
+            "LEFT JOIN by_owner ON by_owner.owner_id = heads.owner_id "
+            "LEFT JOIN by_workflow ON by_workflow.workflow_id = heads.workflow_id "
+            "WHERE (SELECT COUNT(*) FROM running) < %s "
+            "AND (heads.workflow_limit IS NULL OR COALESCE(by_workflow.n, 0) < heads.workflow_limit) "
+            "AND COALESCE(by_owner.n, 0) < heads.owner_limit "
+            "ORDER BY heads.first_high IS NULL, COALESCE(by_owner.n, 0), heads.last_admitted_at IS NOT NULL, "
+            "heads.last_admitted_at, COALESCE(heads.first_high, heads.first_any)"
         )
-        _compiled_heads[key] = query.query.sql_with_params()
-    return _compiled_heads[key]
+        _compiled_candidates[key] = (sql, (*heads_params, ExecutionStatus.RUNNING))
+    return _compiled_candidates[key]
 
 
-_compiled_heads: dict[tuple[str, int], tuple[str, tuple]] = {}
-
-
-def _heads() -> list[_Head]:
-    """One row per (owner, workflow) with waiting runs: its oldest high-priority run, else its oldest run.
-
-    One statement brings each pair's limits and its owner's last turn along.
-    """
-    sql, params = _heads_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return _heads_from(cursor.fetchall())
-
-
-def _heads_from(rows: list[tuple]) -> list[_Head]:
-    return [
-        _Head(
-            execution_id=first_high or first,
-            owner_id=owner_id,
-            workflow_id=workflow_id,
-            high=first_high is not None,
-            workflow_limit=workflow_limit,
-            owner_limit=owner_limit,
-            last_admitted_at=_timestamp(last),
-        )
-        for owner_id, workflow_id, first_high, first, workflow_limit, owner_limit, last in rows
-    ]
-
-
-def _timestamp(value: datetime | str | None) -> datetime | None:
-    # SQLite hands timestamps back naive (UTC), as text or as datetime; the ORM would convert them.
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)
-    return value
+_compiled_candidates: dict[tuple[str, int], tuple[str, tuple]] = {}
 
 
 def admit_next() -> Claim | None:
     """Claim the pending execution this worker should start now, or None when nothing may start."""
     # Inside a transaction of the caller's (tests), the transaction cannot be spelled out.
     if connection.vendor == "postgresql" and connection.get_autocommit():
-        return _admit_in_two_round_trips()
+        return _admit_in_one_round_trip()
+    sql, params = _candidates_sql()
     with transaction.atomic():
         _lock()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, settings.STRUCTFORGE_MAX_RUNNING])
+            candidates = cursor.fetchall()
         # Read the clock only once the lock is held: a start must never predate a finish it waited for.
         now = timezone.now()
-        running = list(
-            Execution.objects.filter(status=ExecutionStatus.RUNNING).order_by().values_list("workflow_id", "owner_id")
-        )
-        for head in _admissible(running, _heads(), now):
-            started = Execution.objects.filter(pk=head.execution_id, status=ExecutionStatus.PENDING).update(
+        for execution_id, owner_id in candidates:
+            started = Execution.objects.filter(pk=execution_id, status=ExecutionStatus.PENDING).update(
                 status=ExecutionStatus.RUNNING, attempt=1, heartbeat_at=now, started_at=now
             )
             if started:
                 # One upsert statement rather than update_or_create's select, update and savepoints.
                 AdmissionTurn.objects.bulk_create(
-                    [AdmissionTurn(owner_id=head.owner_id, last_admitted_at=now)],
+                    [AdmissionTurn(owner_id=owner_id, last_admitted_at=now)],
                     update_conflicts=True,
                     unique_fields=["owner"],
                     update_fields=["last_admitted_at"],
                 )
-                return Claim(execution_id=head.execution_id, attempt=1)
+                return Claim(execution_id=execution_id, attempt=1)
     return None
 
 
-def _admissible(running: list[tuple[int, int]], heads: list[_Head], now: datetime) -> list[_Head]:
-    """The heads that may start now, the one to start first first.
+def _admit_in_one_round_trip() -> Claim | None:
+    """`admit_next` on PostgreSQL in one round trip: through the ORM it is seven (begin, lock,
+    read, start, turn, commit and more), all but the first under the lock that every admission
+    in the deployment waits for.
 
-    `running` holds a (workflow_id, owner_id) pair per running execution.
+    One query message holds the transaction: take the lock, then start the most urgent candidate
+    and record its owner's turn in one statement, then commit. That statement reads a snapshot
+    taken after the lock was granted, so it sees every admission committed before, and its clock
+    (`clock_timestamp()`) is read after every finish it can see: a start never predates a finish
+    it waited for. A candidate cancelled since (a cancel takes no lock) is not started; then the
+    query runs again.
     """
-    if len(running) >= settings.STRUCTFORGE_MAX_RUNNING:
-        return []
-    per_workflow = Counter(workflow_id for workflow_id, _ in running)
-    per_owner = Counter(owner_id for _, owner_id in running)
-    admissible = [
-        head
-        for head in heads
-        if (head.workflow_limit is None or per_workflow[head.workflow_id] < head.workflow_limit)
-        and per_owner[head.owner_id] < head.owner_limit
-    ]
-    admissible.sort(
-        key=lambda head: (
-            not head.high,
-            per_owner[head.owner_id],
-            head.last_admitted_at or datetime.min.replace(tzinfo=now.tzinfo),
-            head.execution_id,
-        )
-    )
-    return admissible
-
-
-def _admit_in_two_round_trips() -> Claim | None:
-    """`admit_next` on PostgreSQL, with the transaction spelled out so that it costs two round trips.
-
-    Through the ORM an admission is seven (begin, lock, running, heads, start, turn, commit),
-    six of them under the lock that every admission in the deployment waits for. Here the first
-    round trip begins, takes the lock and reads (each statement of a multi-statement query reads
-    a fresh snapshot, so the reads see every admission committed before the lock was granted);
-    the second starts the first admissible run still pending, records the owner's turn and
-    commits (or only commits, when nothing may start). Only deciding the order (`_admissible`)
-    happens in Python, as on every database.
-    """
-    heads_sql, heads_params = _heads_sql()
+    candidates_sql, candidates_params = _candidates_sql()
     with text_cursor() as cursor:
         try:
             cursor.execute(
-                "BEGIN; SELECT pg_advisory_xact_lock(%s); "
-                f"SELECT workflow_id, owner_id FROM {_EXECUTIONS} WHERE status = %s; {heads_sql}",
-                [ADMISSION_LOCK_KEY, ExecutionStatus.RUNNING, *heads_params],
+                f"BEGIN; SELECT pg_advisory_xact_lock(%s); "
+                f"WITH candidate AS ({candidates_sql} LIMIT 1), now AS (SELECT clock_timestamp() AS at), "
+                f"started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = now.at, "
+                "started_at = now.at FROM candidate, now WHERE e.id = candidate.id AND e.status = %s RETURNING e.*), "
+                f"turn AS (INSERT INTO {_TURNS} (owner_id, last_admitted_at) SELECT owner_id, started_at FROM started "
+                "ON CONFLICT (owner_id) DO UPDATE SET last_admitted_at = EXCLUDED.last_admitted_at) "
+                "SELECT started.*, (SELECT COUNT(*) FROM candidate) FROM (SELECT 1) AS one LEFT JOIN started ON TRUE; "
+                "COMMIT",
+                [
+                    ADMISSION_LOCK_KEY,
+                    *candidates_params,
+                    settings.STRUCTFORGE_MAX_RUNNING,
+                    ExecutionStatus.RUNNING,
+                    ExecutionStatus.PENDING,
+                ],
             )
-            now = timezone.now()
             cursor.nextset()  # past BEGIN's result to the lock's
             cursor.nextset()
-            running = cursor.fetchall()
-            cursor.nextset()
-            heads = _heads_from(cursor.fetchall())
-            candidates = _admissible(running, heads, now)
-            if not candidates:
-                cursor.execute("COMMIT")
-                return None
-            started = _start_first_pending_and_commit(cursor, candidates, now)
+            *row, found = cursor.fetchone()
+            columns = [column.name for column in cursor.description][:-1]
         except BaseException:
             with suppress(Exception):  # a broken connection has no transaction left to end
                 cursor.execute("ROLLBACK")
             raise
-    if started is None:
-        # Every candidate was cancelled meanwhile (a cancel takes no lock): look again.
-        return _admit_in_two_round_trips()
-    return Claim(execution_id=started.pk, attempt=1, execution=started)
-
-
-def _start_first_pending_and_commit(cursor, candidates: list[_Head], now: datetime) -> Execution | None:
-    """Start the first candidate still pending, record its owner's turn and commit: one round trip.
-
-    Returns the started execution as the runner needs it, so it is not read again."""
-    cursor.execute(
-        "WITH candidate AS ("
-        f"  SELECT e.id FROM unnest(%s::bigint[]) WITH ORDINALITY AS c(id, position) JOIN {_EXECUTIONS} e"
-        "   ON e.id = c.id AND e.status = %s ORDER BY c.position LIMIT 1"
-        f"), started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = %s, started_at = %s"
-        "   FROM candidate WHERE e.id = candidate.id AND e.status = %s RETURNING e.*"
-        f"), turn AS (INSERT INTO {_TURNS} (owner_id, last_admitted_at) SELECT owner_id, %s FROM started"
-        "   ON CONFLICT (owner_id) DO UPDATE SET last_admitted_at = EXCLUDED.last_admitted_at"
-        ") SELECT * FROM started; COMMIT",
-        [
-            [head.execution_id for head in candidates],
-            ExecutionStatus.PENDING,
-            ExecutionStatus.RUNNING,
-            now,
-            now,
-            ExecutionStatus.PENDING,
-            now,
-        ],
-    )
-    row = cursor.fetchone()
-    if row is None:
+    if not found:
         return None
-    return instance_from_row(Execution, [column.name for column in cursor.description], row)
+    if row[0] is None:
+        return _admit_in_one_round_trip()  # the candidate was cancelled meanwhile: look again
+    started = instance_from_row(Execution, columns, row)
+    return Claim(execution_id=started.pk, attempt=1, execution=started)
 
 
 _EXECUTIONS = Execution._meta.db_table

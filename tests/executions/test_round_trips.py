@@ -19,11 +19,11 @@ def no_worker(settings):
     settings.STRUCTFORGE_QUEUE_PREFIX = f"trips-{uuid.uuid4().hex[:8]}-"
 
 
-def test_admission_is_two_round_trips_and_a_one_node_run_one_more(alice, no_worker, django_assert_num_queries):
+def test_admission_is_one_round_trip_and_a_one_node_run_one_more(alice, no_worker, django_assert_num_queries):
     workflow = workflow_create(owner=alice, name="One node", definition={"nodes": [{"id": "only", "type": "noop"}]})
     execution = execution_start(workflow=workflow, trigger=Trigger.API, triggered_by=alice)
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         claim = admit_next()
     with django_assert_num_queries(1):  # its end (admission brought the row along)
         run_claimed(claim)
