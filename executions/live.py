@@ -13,7 +13,9 @@ publisher thread per process takes them in order, merges them into the run's liv
 hash, or an in-process dict in standalone), numbers them with the run's `seq` and sends them to
 the execution's Channels group (execution events also to the owner's group). The state and the
 `seq` change in one atomic step (a Lua script), and `seq` is shared by every process and every
-attempt of the run. Nothing here raises into the runner: a broken or slow Redis costs events,
+attempt of the run. With channels_redis's pub/sub layer on the same Redis (the production
+setting), that script also publishes the numbered events, so a batch of changes costs one
+round trip in all; other layers get them through `group_send`. Nothing here raises into the runner: a broken or slow Redis costs events,
 never a run (a client that sees a gap in `seq` asks for a snapshot, built from PostgreSQL).
 
 PostgreSQL stays the truth. The live state is written after the commit it describes, so it is
@@ -33,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgpack
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -186,10 +189,12 @@ def flush(timeout_s: float = 5.0) -> bool:
 
 # --- the state store: Redis, or this process ---------------------------------------------------------
 
-# KEYS[1] the run's hash, KEYS[2] the list a synchronous caller waits on; ARGV: rank (0 for
-# node changes), events, ttl while running, ttl once ended, ttl of the list, then field/value
-# pairs. Returns the seq of the last event, or 0 when the change is stale. The change that ends
-# the run (only one can) also wakes the caller.
+# KEYS[1] the run's hash, KEYS[2] the list a synchronous caller waits on. ARGV: rank (0 for
+# node changes), events, ttl while running, ttl once ended, ttl of the list, the number of
+# field/value pairs, the pairs; then, to publish the events, the number of channels, the
+# channels, the message's bytes up to its events and each event's bytes up to its seq (see
+# _Publication). Returns the seq of the last event, or 0 when the change is stale. The change
+# that ends the run (only one can) also wakes the caller.
 _APPLY_LUA = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
 local rank = tonumber(ARGV[1])
@@ -204,17 +209,47 @@ if rank > 0 then
     redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
   end
 end
-for i = 6, #ARGV, 2 do
+local channels_at = 7 + 2 * tonumber(ARGV[6])
+for i = 7, channels_at - 1, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', tonumber(ARGV[2]))
+local count = tonumber(ARGV[2])
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', count)
 if current == 3 then
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 else
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 end
+local channels = tonumber(ARGV[channels_at] or '0')
+if channels > 0 then
+  local head_at = channels_at + channels + 1
+  local parts = {ARGV[head_at]}
+  for i = 1, count do
+    parts[2 * i] = ARGV[head_at + i]
+    parts[2 * i + 1] = cmsgpack.pack(seq - count + i)
+  end
+  local message = table.concat(parts)
+  for i = 1, channels do
+    redis.call('PUBLISH', ARGV[channels_at + i], message)
+  end
+end
 return seq
 """
+
+
+@dataclass
+class _Publication:
+    """A change's events as one message for the channel layer's subscribers, in msgpack bytes
+    with each event's `seq` left out: the script numbers them and publishes the message, so that
+    the state, the numbers and the message cost one round trip.
+
+    `head` is the message `{"type": "execution.events", "events": [...]}` up to its list's
+    items; `events` holds each event as a map with one entry more than it has, up to that last
+    entry's value (the key `seq` written, its number not)."""
+
+    channels: list[str]
+    head: bytes
+    events: list[bytes]
 
 
 @dataclass
@@ -223,6 +258,7 @@ class _StateChange:
     rank: int  # 0 for node changes, else the execution status's rank
     count: int  # events it numbers
     fields: dict[str, str]
+    publication: _Publication | None = None
 
 
 def _state_key(execution_id: int) -> str:
@@ -255,9 +291,12 @@ class _RedisStore:
             with self.client.pipeline(transaction=False) as pipe:
                 for change in changes:
                     args: list[Any] = [change.rank, change.count, LIVE_STATE_TTL_S, LIVE_STATE_ENDED_TTL_S]
-                    args.append(FINISHED_KEY_TTL_S)
+                    args += [FINISHED_KEY_TTL_S, len(change.fields)]
                     for name, value in change.fields.items():
                         args += [name, value]
+                    if (publication := change.publication) is not None:
+                        args += [len(publication.channels), *publication.channels, publication.head]
+                        args += publication.events
                     keys = (_state_key(change.execution_id), _key(change.execution_id))
                     pipe.evalsha(self.sha, len(keys), *keys, *args)
                 try:
@@ -507,7 +546,15 @@ class _Publisher:
 
     def _publish(self, updates: list[_Update]) -> None:
         prepared = [_prepare(update) for update in updates]
-        lasts = _store().apply_many([change for change, _, _ in prepared]) if prepared else []
+        store = _store()
+        target = channel_groups.pubsub_target()
+        if isinstance(store, _RedisStore) and target is not None and target.redis_url == settings.REDIS_URL:
+            # The usual case: the script that stores each change also publishes its events.
+            for change, events, groups in prepared:
+                change.publication = _publication(events, [target.channel(group) for group in groups])
+            store.apply_many([change for change, _, _ in prepared])
+            return
+        lasts = store.apply_many([change for change, _, _ in prepared]) if prepared else []
         messages: dict[str, list[dict]] = {}
         for (_, events, groups), last in zip(prepared, lasts, strict=True):
             if not last:
@@ -531,13 +578,6 @@ class _Publisher:
             if loop is None or not loop.is_running():
                 return  # no client has connected to this process: nobody to tell
             asyncio.run_coroutine_threadsafe(_group_send(layer, messages), loop).result(DELIVERY_TIMEOUT_S)
-            return
-        target = channel_groups.pubsub_target()
-        if target is not None and target.redis_url == settings.REDIS_URL:
-            # The usual case: plain PUBLISH commands on the state store's client, no event loop.
-            channel_groups.publish(
-                _store().client, target, layer, [(group, _message(events)) for group, events in messages.items()]
-            )
             return
         self._loop.run_until_complete(asyncio.wait_for(_group_send(layer, messages), DELIVERY_TIMEOUT_S))
 
@@ -596,6 +636,33 @@ def _prepare(update: _Update) -> tuple[_StateChange, list[dict], list[str]]:
         ]
         groups = [execution_group(execution_id)]
     return _StateChange(execution_id, rank, len(events), fields), events, groups
+
+
+def _publication(events: list[dict], channels: list[str]) -> _Publication:
+    packer = msgpack.Packer()
+    head = b"".join(
+        [
+            packer.pack_map_header(2),
+            packer.pack("type"),
+            packer.pack("execution.events"),
+            packer.pack("events"),
+            packer.pack_array_header(len(events)),
+        ]
+    )
+    return _Publication(
+        channels=channels,
+        head=head,
+        events=[
+            b"".join(
+                [
+                    packer.pack_map_header(len(event) + 1),
+                    *(packer.pack(name) + packer.pack(value) for name, value in event.items()),
+                    packer.pack("seq"),
+                ]
+            )
+            for event in events
+        ],
+    )
 
 
 def _progress_by_node(update: _Update) -> list[dict | None]:

@@ -1,6 +1,7 @@
 """The live status WebSocket through the real ASGI stack (origin check, session, token), with the
 engine running in this process and the test Redis as channel layer and live-state store."""
 
+import asyncio
 import json
 import threading
 
@@ -586,6 +587,48 @@ def test_the_live_state_merges_node_changes_and_never_moves_a_status_back(alice)
             }
         },
     }
+
+
+def test_published_changes_reach_the_groups_subscribers_numbered_in_order(alice):
+    execution = start(make_workflow(alice), alice)  # its `pending` event is seq 1
+    ids = {"execution_id": execution.pk, "owner_id": alice.pk}
+    layer = get_channel_layer()
+
+    async def events_on(channel: str, count: int) -> list[dict]:
+        events = []
+        while len(events) < count:
+            message = await layer.receive(channel)
+            assert message["type"] == "execution.events"
+            events += message["events"]
+        return events
+
+    async def scenario():
+        on_execution, on_user = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add(live.execution_group(execution.pk), on_execution)
+        await layer.group_add(live.user_group(alice.pk), on_user)
+        live.publish_execution(**ids, status="running")
+        node = {"node_id": "first", "status": "success", "log": ["done"], "output": {"n": [1, 2.5, None]}}
+        live.publish_nodes(**ids, nodes=[node], finished=1, total=3)
+        async with asyncio.timeout(TIMEOUT_S):
+            return await events_on(on_execution, 2), await events_on(on_user, 1)
+
+    execution_events, user_events = async_to_sync(scenario)()
+
+    running = {"type": "execution", "execution_id": execution.pk, "status": "running", "seq": 2}
+    assert execution_events == [
+        running,
+        {
+            "type": "node",
+            "execution_id": execution.pk,
+            "node_id": "first",
+            "status": "success",
+            "log": ["done"],
+            "output": {"n": [1, 2.5, None]},
+            "progress": {"finished": 1, "total": 3},
+            "seq": 3,
+        },
+    ]
+    assert user_events == [running]
 
 
 def test_publishing_never_raises_into_the_run_when_redis_is_down(alice, settings):
