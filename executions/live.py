@@ -15,8 +15,9 @@ the execution's Channels group (execution events also to the owner's group). The
 `seq` change in one atomic step (a Lua script), and `seq` is shared by every process and every
 attempt of the run. With channels_redis's pub/sub layer on the same Redis (the production
 setting), that script also publishes the numbered events, so a batch of changes costs one
-round trip in all; other layers get them through `group_send`. Nothing here raises into the runner: a broken or slow Redis costs events,
-never a run (a client that sees a gap in `seq` asks for a snapshot, built from PostgreSQL).
+round trip in all; other layers get them through `group_send`. Nothing here raises into the
+runner: a broken or slow Redis costs events, never a run (a client that sees a gap in `seq` asks
+for a snapshot, built from PostgreSQL).
 
 PostgreSQL stays the truth. The live state is written after the commit it describes, so it is
 never ahead of the database; it adds what the database does not hold (progress, why a pending

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 import redis
 from django.conf import settings
@@ -76,3 +78,9 @@ def server():
     server = TestServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def no_worker(settings):
+    """Queues no worker listens to (the session's `worker` may be running): a run waits for the test to admit it."""
+    settings.STRUCTFORGE_QUEUE_PREFIX = f"unheard-{uuid.uuid4().hex[:8]}-"

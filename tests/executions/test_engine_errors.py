@@ -11,7 +11,7 @@ from workflows.services import workflow_create
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_run_the_engine_cannot_store_ends_failed_with_the_reason(alice, settings):
+def test_a_run_the_engine_cannot_store_ends_failed_with_the_reason(alice, no_worker):
     # Each noop outputs its input, so a long chain nests its output deeper than JSON encoding allows.
     ids = [f"n{i}" for i in range(1200)]
     definition = {

@@ -1,7 +1,5 @@
 """What a run costs PostgreSQL in round trips, counted, so that a change adding one shows."""
 
-import uuid
-
 import pytest
 
 from executions.admission import admit_next
@@ -11,12 +9,6 @@ from executions.services import execution_start
 from workflows.services import workflow_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def no_worker(settings):
-    """Queues no worker listens to: the run waits for this test to admit it."""
-    settings.STRUCTFORGE_QUEUE_PREFIX = f"trips-{uuid.uuid4().hex[:8]}-"
 
 
 def test_admission_is_one_round_trip_and_a_one_node_run_one_more(alice, no_worker, django_assert_num_queries):
