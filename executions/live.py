@@ -417,8 +417,12 @@ class _Ended:
 _web_loop: asyncio.AbstractEventLoop | None = None
 
 
+# The channel-layer message type of live events: consumers handle it in `execution_events`.
+_EVENTS_MESSAGE = "execution.events"
+
+
 def _message(events: list[dict]) -> dict:
-    return {"type": "execution.events", "events": events}
+    return {"type": _EVENTS_MESSAGE, "events": events}
 
 
 async def _group_send(layer, messages: dict[str, list[dict]]) -> None:
@@ -645,7 +649,7 @@ def _publication(events: list[dict], channels: list[str]) -> _Publication:
         [
             packer.pack_map_header(2),
             packer.pack("type"),
-            packer.pack("execution.events"),
+            packer.pack(_EVENTS_MESSAGE),
             packer.pack("events"),
             packer.pack_array_header(len(events)),
         ]
