@@ -40,9 +40,10 @@ def bob_client(bob):
     return client
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
-    """Hash test passwords with MD5: PBKDF2's deliberate slowness costs most of an API test's time."""
+    """Hash test passwords with MD5 in every test: PBKDF2's deliberate slowness (about a second
+    per user on a slow machine) cost more than most tests' own work."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -25,7 +25,7 @@ from tests.factories import FolderFactory, UserFactory
 from tests.http_server import Reply
 from workflows import services as workflow_services
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_password_hasher")]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 TIMEOUT_S = 20

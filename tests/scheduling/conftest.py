@@ -16,11 +16,6 @@ from workflows.services import workflow_create
 START = datetime(2025, 1, 6, 12, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _quick_passwords(fast_password_hasher):
-    """Every user of these tests is made with a cheap hasher (PBKDF2 costs most of a test's time)."""
-
-
 @pytest.fixture
 def clock():
     """Time stands still at START until a test moves it."""

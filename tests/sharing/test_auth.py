@@ -15,7 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from tests.factories import PASSWORD, UserFactory, WorkflowFactory
 from workflows.models import Folder
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hasher")]
+pytestmark = [pytest.mark.django_db]
 
 LOGIN = "/api/v1/auth/token/"
 LOGOUT = "/api/v1/auth/logout/"

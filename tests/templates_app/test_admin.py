@@ -11,7 +11,7 @@ from templates_app.services import template_instantiate
 from templates_app.system import load_system_templates, unload_system_templates
 from tests.factories import TemplateFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hasher")]
+pytestmark = [pytest.mark.django_db]
 
 URL_PARAMETER = {"name": "url", "type": "url", "label": "URL", "default": None, "required": True, "description": ""}
 DEFINITION = {

@@ -13,7 +13,7 @@ from tests.factories import FolderFactory, TemplateFactory, UserFactory, Workflo
 from workflows import services as workflow_services
 from workflows.models import Workflow
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hasher")]
+pytestmark = [pytest.mark.django_db]
 
 API = "/api/v1"
 # One for the page's count, one for the page, one for the tags.

@@ -11,7 +11,7 @@ from tests.factories import TemplateFactory, UserFactory, WorkflowFactory
 from workflows import services as workflow_services
 from workflows.models import Workflow
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hasher")]
+pytestmark = [pytest.mark.django_db]
 
 API = "/api/v1"
 URL_PARAMETER = {"name": "url", "type": "url", "label": "URL", "default": None, "required": True, "description": ""}

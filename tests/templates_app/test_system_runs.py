@@ -20,7 +20,6 @@ from workflows import services as workflow_services
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.integration,
-    pytest.mark.usefixtures("fast_password_hasher"),
 ]
 
 # The e-mail templates run on a worker of their own, which writes mail to files, on queues no

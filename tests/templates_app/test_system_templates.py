@@ -25,7 +25,7 @@ from tests.factories import UserFactory
 from tests.templates_app.test_system_runs import RUN_HERE
 from workflows.nodes import NODE_TYPES
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hasher")]
+pytestmark = [pytest.mark.django_db]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "templates.md"
 MIGRATION = "templates_app.migrations.0002_load_system_templates"

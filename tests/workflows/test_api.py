@@ -9,7 +9,7 @@ from tests.factories import FolderFactory, TagFactory, WorkflowFactory, simple_d
 from workflows import services
 from workflows.models import Folder, Tag, Workflow, WorkflowVersion
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hasher")]
+pytestmark = [pytest.mark.django_db]
 
 API = "/api/v1"
 
