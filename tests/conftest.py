@@ -41,10 +41,12 @@ def bob_client(bob):
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """Hash test passwords with MD5 in every test: PBKDF2's deliberate slowness (about a second
-    per user on a slow machine) cost more than most tests' own work."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def fast_password_hasher(request, settings):
+    """Hash test passwords with MD5: PBKDF2's deliberate slowness (about a second per user on a
+    slow machine) cost more than most tests' own work. Not where a server process of the test's
+    checks the passwords, with the project's own hashers."""
+    if request.node.get_closest_marker("server_checks_passwords") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session")

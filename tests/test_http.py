@@ -17,7 +17,11 @@ from tests.http_server import Reply
 from tests.web_server import TIMEOUT_S, WebServer, api_token
 from tests.workers import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.integration,
+    pytest.mark.server_checks_passwords,
+]
 
 
 @pytest.fixture

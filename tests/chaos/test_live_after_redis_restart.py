@@ -14,7 +14,11 @@ from tests.web_server import TIMEOUT_S, WebServer, api_token, open_socket
 from tests.workers import wait_until
 from workflows.services import workflow_create
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chaos]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.chaos,
+    pytest.mark.server_checks_passwords,
+]
 
 ONE_NODE = {"nodes": [{"id": "only", "type": "noop"}], "edges": []}
 

@@ -18,7 +18,11 @@ from tests.http_server import Reply
 from tests.web_server import SERVER_COMMANDS, TIMEOUT_S, WebServer, api_token, open_socket
 from tests.workers import ROOT, free_port
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.integration,
+    pytest.mark.server_checks_passwords,
+]
 
 
 @pytest.fixture(scope="module", params=sorted(SERVER_COMMANDS))
