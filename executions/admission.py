@@ -130,9 +130,9 @@ def admit_next() -> Claim | None:
 
 
 def _admit_in_one_round_trip() -> Claim | None:
-    """`admit_next` on PostgreSQL in one round trip: through the ORM it is seven (begin, lock,
-    read, start, turn, commit and more), all but the first under the lock that every admission
-    in the deployment waits for.
+    """`admit_next` on PostgreSQL in one round trip. Through the ORM it is six (begin, lock,
+    candidates, start, turn, commit), five of them under the lock that every admission in the
+    deployment waits for.
 
     One query message holds the transaction: take the lock, then start the most urgent candidate
     and record its owner's turn in one statement, then commit. That statement reads a snapshot
@@ -145,7 +145,7 @@ def _admit_in_one_round_trip() -> Claim | None:
     with text_cursor() as cursor:
         try:
             cursor.execute(
-                f"BEGIN; SELECT pg_advisory_xact_lock(%s); "
+                "BEGIN; SELECT pg_advisory_xact_lock(%s); "
                 f"WITH candidate AS ({candidates_sql} LIMIT 1), now AS (SELECT clock_timestamp() AS at), "
                 f"started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = now.at, "
                 "started_at = now.at FROM candidate, now WHERE e.id = candidate.id AND e.status = %s RETURNING e.*), "
