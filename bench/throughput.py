@@ -15,6 +15,8 @@ while other benchmarks run. Issue 4's cases except the WebSocket one (bench/ws_l
    runs/s from the first submit to the last `finished_at`. Against `--runs` raw Celery no-op
    tasks (bench.noop, a group, results in Redis) on the same broker, queue and workers, from the
    first send to the last result. `--in-process` submits with `execution_start` instead of HTTP.
+   "ratio" divides the drain rates; "CPU ratio" divides the CPU of all processes per Celery
+   no-op by that per run, which is what the ratio would be if both drains were bound by the CPU.
 2. Queue wait of those runs: started_at - created_at, p50 / p99 / max.
 3. `admission.admit_next()` in this process against N pending executions spread over W
    workflows of W users (no worker running): median µs and queries per admission. Each admitted
@@ -269,6 +271,7 @@ def throughput(args) -> list[str]:
                 f"{c['rate']:.0f}",
                 f"{c['elapsed_s']:.2f}",
                 f"{a['rate'] / c['rate'] * 100:.0f} %",
+                f"{sum(c['cpu_ms'].values()) / sum(a['cpu_ms'].values()) * 100:.0f} %",
                 " ".join(f"{k}={v}" for k, v in sorted(a["by_status"].items()))
                 + " (HTTP "
                 + " ".join(f"{k}={v}" for k, v in a["statuses"].items())
@@ -279,11 +282,13 @@ def throughput(args) -> list[str]:
         f"1. {args.runs} one-node runs ({how}) vs {args.runs} raw Celery no-ops; 2 workers x concurrency 1, "
         f"STRUCTFORGE_MAX_RUNNING={args.max_running}"
     )
+    # The ratio of drain rates moves with the machine's speed and the baseline's mood (it is
+    # bimodal here); the ratio of CPU spent per task, a Celery no-op's to a run's, does not.
     out.append(
         _harness.table(
-            ["round", "runs/s", "runs s", "submit/s", "celery/s", "celery s", "ratio", "final states"],
+            ["round", "runs/s", "runs s", "submit/s", "celery/s", "celery s", "ratio", "CPU ratio", "final states"],
             rows,
-            align="<>>>>>><",
+            align="<>>>>>>><",
         )
     )
     out.append("")
