@@ -1,6 +1,7 @@
 """Starting, cancelling and retrying executions, and the webhook that triggers them."""
 
 import secrets
+from contextlib import nullcontext
 from datetime import timedelta
 from functools import cache, partial
 from typing import Any
@@ -29,7 +30,7 @@ from executions.selectors import webhook_digest
 from sharing.models import UserQuota
 from sharing.roles import Role, role_at_least
 from sharing.selectors import quota_defaults
-from structforge.db import array_type, insert_fields, insert_values, instance_from_row
+from structforge.db import array_type, insert_fields, insert_values, instance_from_row, value_type
 from structforge.errors import InvalidInput, LimitReached, QuotaExceeded
 from workflows.models import OnLimit, Workflow, WorkflowVersion
 from workflows.nodes.context import NodeError
@@ -78,11 +79,11 @@ def _create(
     parent: Execution | None = None,
     retry_of: Execution | None = None,
 ) -> Execution:
-    """The execution and its node runs (call inside a transaction).
+    """The execution and its node runs, all or nothing.
 
-    A run of its own is pending and counts against its owner's daily quota (QuotaExceeded past
-    it; the transaction's rollback uncounts it). A sub-workflow (`parent`) runs inside its
-    parent's slot, on its parent's worker: it is created running, and does not count.
+    A run of its own is pending and counts against its owner's daily quota: past it, nothing is
+    written and QuotaExceeded is raised. A sub-workflow (`parent`) runs inside its parent's slot,
+    on its parent's worker: it is created running, and does not count.
     """
     count_daily = parent is None
     if retry_of is not None:
@@ -120,40 +121,43 @@ def _create(
         for position, node in enumerate(definition["nodes"])
     ]
     if connection.vendor == "postgresql":
-        created, used, override = _insert_run(execution, node_runs, count_daily=count_daily)
-    else:
-        used, override = _count_daily(workflow.owner_id) if count_daily else (None, None)
+        return _insert_run(execution, node_runs, count_daily=count_daily)
+    with transaction.atomic():
+        if count_daily:
+            _refuse_past_daily_quota(*_count_daily(workflow.owner_id))
         execution.save(force_insert=True)
         NodeRun.objects.bulk_create(node_runs, batch_size=1000)
-        created = execution
-    if count_daily:
-        _refuse_past_daily_quota(used, override)
-    return created
+    return execution
 
 
-def _insert_run(
-    execution: Execution, node_runs: list[NodeRun], *, count_daily: bool
-) -> tuple[Execution, int | None, int | None]:
-    """The execution, its node runs and (with `count_daily`) the day's count in one round trip,
-    from SQL built once per process: the ORM's two inserts, compiled per request and a round trip
-    each, were a fifth of a run request's CPU in the web process. The node runs go as one array
-    per column, so the SQL is the same whatever their number."""
+def _insert_run(execution: Execution, node_runs: list[NodeRun], *, count_daily: bool) -> Execution:
+    """The execution, its node runs and (with `count_daily`) the day's count in one statement,
+    built once per process: the ORM's two inserts, compiled per request and a round trip each,
+    were a fifth of a run request's CPU in the web process. The node runs go as one array per
+    column, so the SQL is the same whatever their number.
+
+    The statement decides the daily quota itself and writes nothing past it, so it needs no
+    transaction around it. Every run request of an owner updates the same count row, which stays
+    locked until the writer commits: with a transaction around the statement, its COMMIT was a
+    round trip more from a busy web process, and the owner's requests queued on the row for it.
+    """
     node_fields = _node_run_fields()
-    params = [execution.owner_id, timezone.now().date()] if count_daily else []
+    params = [execution.owner_id, quota_defaults()["max_executions_per_day"]] if count_daily else []
+    params += [execution.owner_id, timezone.now().date()] if count_daily else []
     params += insert_values(execution)
     node_rows = [insert_values(run, node_fields) for run in node_runs]
     params += [list(column) for column in zip(*node_rows, strict=True)] if node_rows else [[] for _ in node_fields]
-    if count_daily:
-        params.append(execution.owner_id)
     with connection.cursor() as cursor:
         cursor.execute(_insert_run_sql(count_daily), params)
         row = cursor.fetchone()
         columns = [column.name for column in cursor.description]
-    created = instance_from_row(Execution, columns[:-2], row[:-2])
+    if row[0] is None:
+        raise QuotaExceeded(_past_daily_quota(row[-1]))
+    created = instance_from_row(Execution, columns[:-1], row[:-1])
     for name in ("workflow", "triggered_by", "parent", "retry_of"):
         if (related := getattr(execution, name)) is not None:
             setattr(created, name, related)
-    return created, row[-2], row[-1]
+    return created
 
 
 @cache
@@ -169,15 +173,29 @@ def _insert_run_sql(count_daily: bool) -> str:
     node_fields = _node_run_fields()
     node_columns = ", ".join(quote(field.column) for field in [NodeRun._meta.get_field("execution"), *node_fields])
     arrays = ", ".join(f"%s::{array_type(field)}" for field in node_fields)
-    usage = f"usage AS ({_DAILY_USAGE_UPSERT} RETURNING executions), " if count_daily else ""
-    counted = f"(SELECT executions FROM usage), {_QUOTA_OVERRIDE}" if count_daily else "NULL, NULL"
-    placeholders = ", ".join(["%s"] * len(insert_fields(Execution)))
+    execution_insert = f"INSERT INTO {quote(Execution._meta.db_table)} ({execution_columns})"
+    if count_daily:
+        usage_table = quote(DailyUsage._meta.db_table)
+        # The count goes up only while under the owner's limit, and the execution is inserted only
+        # for a row the count returned. The SELECT takes no type from the columns: cast each value.
+        values = ", ".join(f"%s::{value_type(field)}" for field in insert_fields(Execution))
+        head = (
+            f"WITH quota AS (SELECT COALESCE({_QUOTA_OVERRIDE}, %s) AS daily_limit), "
+            f"usage AS (INSERT INTO {usage_table} (owner_id, day, executions) "
+            "SELECT %s, %s::date, 1 FROM quota WHERE daily_limit > 0 "
+            f"ON CONFLICT (owner_id, day) DO UPDATE SET executions = {usage_table}.executions + 1 "
+            f"WHERE {usage_table}.executions < (SELECT daily_limit FROM quota) RETURNING executions), "
+            f"execution AS ({execution_insert} SELECT {values} FROM usage RETURNING *), "
+        )
+        result = "SELECT execution.*, quota.daily_limit FROM quota LEFT JOIN execution ON true"
+    else:
+        placeholders = ", ".join(["%s"] * len(insert_fields(Execution)))
+        head = f"WITH execution AS ({execution_insert} VALUES ({placeholders}) RETURNING *), "
+        result = "SELECT execution.*, NULL FROM execution"
     return (
-        f"WITH {usage}execution AS (INSERT INTO {quote(Execution._meta.db_table)} ({execution_columns}) "
-        f"VALUES ({placeholders}) RETURNING *), "
-        f"node_runs AS (INSERT INTO {quote(NodeRun._meta.db_table)} ({node_columns}) "
+        f"{head}node_runs AS (INSERT INTO {quote(NodeRun._meta.db_table)} ({node_columns}) "
         f"SELECT execution.{quote(Execution._meta.pk.column)}, node.* FROM execution, unnest({arrays}) AS node) "
-        f"SELECT execution.*, {counted} FROM execution"
+        f"{result}"
     )
 
 
@@ -235,14 +253,20 @@ def _refuse_past_daily_quota(used: int, override: int | None) -> None:
     # The count is kept in the transaction that creates the execution, so a refusal or a rollback uncounts it.
     limit = quota_defaults()["max_executions_per_day"] if override is None else override
     if used > limit:
-        raise QuotaExceeded(
-            f"The workflow's owner has used today's quota of {limit} executions; it renews at midnight UTC."
-        )
+        raise QuotaExceeded(_past_daily_quota(limit))
+
+
+def _past_daily_quota(limit: int) -> str:
+    return f"The workflow's owner has used today's quota of {limit} executions; it renews at midnight UTC."
+
+
+def _acts_on_limit(workflow: Workflow) -> bool:
+    return workflow.max_concurrency is not None and workflow.on_limit != OnLimit.QUEUE
 
 
 def _apply_on_limit(workflow: Workflow) -> None:
     """A workflow at max_concurrency: queue the run (default), refuse it, or cancel its oldest run."""
-    if workflow.max_concurrency is None or workflow.on_limit == OnLimit.QUEUE:
+    if not _acts_on_limit(workflow):
         return
     running = Execution.objects.filter(workflow=workflow, status=ExecutionStatus.RUNNING).order_by("started_at", "id")
     if running.count() < workflow.max_concurrency:
@@ -255,7 +279,6 @@ def _apply_on_limit(workflow: Workflow) -> None:
     execution_cancel(execution=running.first())
 
 
-@transaction.atomic
 def execution_start(
     *,
     workflow: Workflow,
@@ -269,15 +292,18 @@ def execution_start(
     Refused with QuotaExceeded when the owner's daily quota is used up, and with LimitReached
     when the workflow is at its limit and set to refuse (`on_limit: skip`).
     """
-    _apply_on_limit(workflow)
-    execution = _create(
-        workflow=workflow,
-        trigger=trigger,
-        triggered_by=triggered_by,
-        run_input={} if input is None else input,
-        delay_s=delay_s,
-    )
-    _enqueue_on_commit(execution)
+    # Creating the run is atomic by itself; a transaction around it would hold the owner's daily
+    # count row locked for longer (`_insert_run`). Cancelling the oldest run goes with the start.
+    with transaction.atomic() if _acts_on_limit(workflow) else nullcontext():
+        _apply_on_limit(workflow)
+        execution = _create(
+            workflow=workflow,
+            trigger=trigger,
+            triggered_by=triggered_by,
+            run_input={} if input is None else input,
+            delay_s=delay_s,
+        )
+        _enqueue_on_commit(execution)
     return execution
 
 

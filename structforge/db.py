@@ -137,6 +137,13 @@ def insert_values(instance: Model, fields: Sequence | None = None) -> list:
     ]
 
 
+def value_type(field) -> str:
+    """The PostgreSQL type to cast a parameter of `field` to where no column gives it one (`INSERT …
+    SELECT`, `unnest`). Without its length: an explicit cast to `varchar(n)` would cut a longer
+    value silently, where storing it into the column refuses it."""
+    return field.db_type(connection).split("(", 1)[0]
+
+
 def array_type(field) -> str:
     """The PostgreSQL type of an array of `field`'s values, to `unnest` many rows from one parameter."""
-    return f"{field.db_type(connection)}[]"
+    return f"{value_type(field)}[]"

@@ -1,14 +1,17 @@
 """Admission state through the API, without a worker: why a run waits, and runs refused by limits or quotas."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
-from executions.models import Execution, Trigger
+from executions.models import DailyUsage, Execution, Trigger
 from executions.services import execution_start
 from sharing.models import UserQuota
+from structforge.errors import QuotaExceeded
 from tests.executions.runs import sleeper, start_runs
 from tests.factories import UserFactory
 from workflows.services import workflow_create
@@ -81,6 +84,47 @@ def test_a_run_beyond_the_daily_quota_is_refused_with_429(alice, alice_client):
     assert response.status_code == 429
     assert "quota of 2 executions" in response.json()["detail"]
     assert Execution.objects.count() == 2
+
+
+def test_a_refused_run_leaves_the_days_count_at_the_quota(alice, alice_client):
+    UserQuota.objects.create(user=alice, max_executions_per_day=2)
+    url = f"/api/v1/workflows/{sleeper(alice, 0).pk}/run/"
+    statuses = [alice_client.post(url, {}, format="json").status_code for _ in range(4)]
+
+    assert statuses == [202, 202, 429, 429]
+    assert alice_client.get("/api/v1/quota/").json()["executions_today"] == 2
+
+
+def test_without_an_override_the_daily_quota_is_the_default(alice, alice_client, settings):
+    settings.STRUCTFORGE_USER_MAX_EXECUTIONS_PER_DAY = 1
+    url = f"/api/v1/workflows/{sleeper(alice, 0).pk}/run/"
+
+    assert alice_client.post(url, {}, format="json").status_code == 202
+    response = alice_client.post(url, {}, format="json")
+    assert response.status_code == 429
+    assert "quota of 1 executions" in response.json()["detail"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runs_requested_at_once_past_the_daily_quota_start_exactly_the_quota(alice, no_worker):
+    UserQuota.objects.create(user=alice, max_executions_per_day=5)
+    workflow = sleeper(alice, 0)
+
+    def start(_) -> str:
+        try:
+            execution_start(workflow=workflow, trigger=Trigger.API, triggered_by=alice)
+            return "started"
+        except QuotaExceeded:
+            return "refused"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(start, range(24)))
+
+    assert (outcomes.count("started"), outcomes.count("refused")) == (5, 19)
+    assert Execution.objects.filter(workflow=workflow).count() == 5
+    assert DailyUsage.objects.get(owner=alice).executions == 5
 
 
 def test_yesterdays_runs_do_not_count_against_todays_quota(alice, alice_client):
