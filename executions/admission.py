@@ -25,7 +25,7 @@ from django.utils import timezone
 from executions.checkpoints import Claim, resumable
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
 from sharing.selectors import max_running_of, quotas_for
-from structforge.db import instance_from_row, text_cursor
+from structforge.db import instance_from_row
 from workflows.models import Workflow
 
 # Any fixed 64-bit number; it names the one lock every admission takes.
@@ -134,40 +134,28 @@ def _admit_in_one_round_trip() -> Claim | None:
     candidates, start, turn, commit), five of them under the lock that every admission in the
     deployment waits for.
 
-    One query message holds the transaction: take the lock, then start the most urgent candidate
-    and record its owner's turn in one statement, then commit. That statement reads a snapshot
-    taken after the lock was granted, so it sees every admission committed before, and its clock
-    (`clock_timestamp()`) is read after every finish it can see: a start never predates a finish
-    it waited for. A candidate cancelled since (a cancel takes no lock) is not started; then the
-    query runs again.
+    One pipeline holds the transaction: BEGIN, take the lock, start the most urgent candidate and
+    record its owner's turn in one statement, COMMIT; sent together, answered together. As
+    statements of their own, they are prepared once per connection (DATABASE_PREPARED_STATEMENTS):
+    sent as one text message, the start was parsed and planned on every admission, which was two
+    thirds of its cost to PostgreSQL. The start reads a snapshot taken after the lock was granted,
+    so it sees every admission committed before, and its clock (`clock_timestamp()`) is read after
+    every finish it can see: a start never predates a finish it waited for. A candidate cancelled
+    since (a cancel takes no lock) is not started; then the query runs again.
     """
-    candidates_sql, candidates_params = _candidates_sql()
-    with text_cursor() as cursor:
+    connection.ensure_connection()
+    with connection.cursor() as begin, connection.cursor() as lock, connection.cursor() as start:
         try:
-            cursor.execute(
-                "BEGIN; SELECT pg_advisory_xact_lock(%s); "
-                f"WITH candidate AS ({candidates_sql} LIMIT 1), now AS (SELECT clock_timestamp() AS at), "
-                f"started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = now.at, "
-                "started_at = now.at FROM candidate, now WHERE e.id = candidate.id AND e.status = %s RETURNING e.*), "
-                f"turn AS (INSERT INTO {_TURNS} (owner_id, last_admitted_at) SELECT owner_id, started_at FROM started "
-                "ON CONFLICT (owner_id) DO UPDATE SET last_admitted_at = EXCLUDED.last_admitted_at) "
-                "SELECT started.*, (SELECT COUNT(*) FROM candidate) FROM (SELECT 1) AS one LEFT JOIN started ON TRUE; "
-                "COMMIT",
-                [
-                    ADMISSION_LOCK_KEY,
-                    *candidates_params,
-                    settings.STRUCTFORGE_MAX_RUNNING,
-                    ExecutionStatus.RUNNING,
-                    ExecutionStatus.PENDING,
-                ],
-            )
-            cursor.nextset()  # past BEGIN's result to the lock's
-            cursor.nextset()
-            *row, found = cursor.fetchone()
-            columns = [column.name for column in cursor.description][:-1]
+            with connection.connection.pipeline():
+                begin.execute("BEGIN")
+                lock.execute("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK_KEY])
+                start.execute(*_start_sql())
+                begin.execute("COMMIT")
+            *row, found = start.fetchone()
+            columns = [column.name for column in start.description][:-1]
         except BaseException:
             with suppress(Exception):  # a broken connection has no transaction left to end
-                cursor.execute("ROLLBACK")
+                begin.execute("ROLLBACK")
             raise
     if not found:
         return None
@@ -175,6 +163,25 @@ def _admit_in_one_round_trip() -> Claim | None:
         return _admit_in_one_round_trip()  # the candidate was cancelled meanwhile: look again
     started = instance_from_row(Execution, columns, row)
     return Claim(execution_id=started.pk, attempt=1, execution=started)
+
+
+def _start_sql() -> tuple[str, list]:
+    """The statement that starts the most urgent candidate and records its owner's turn."""
+    candidates_sql, candidates_params = _candidates_sql()
+    return (
+        f"WITH candidate AS ({candidates_sql} LIMIT 1), now AS (SELECT clock_timestamp() AS at), "
+        f"started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = now.at, "
+        "started_at = now.at FROM candidate, now WHERE e.id = candidate.id AND e.status = %s RETURNING e.*), "
+        f"turn AS (INSERT INTO {_TURNS} (owner_id, last_admitted_at) SELECT owner_id, started_at FROM started "
+        "ON CONFLICT (owner_id) DO UPDATE SET last_admitted_at = EXCLUDED.last_admitted_at) "
+        "SELECT started.*, (SELECT COUNT(*) FROM candidate) FROM (SELECT 1) AS one LEFT JOIN started ON TRUE",
+        [
+            *candidates_params,
+            settings.STRUCTFORGE_MAX_RUNNING,
+            ExecutionStatus.RUNNING,
+            ExecutionStatus.PENDING,
+        ],
+    )
 
 
 _EXECUTIONS = Execution._meta.db_table
