@@ -12,7 +12,6 @@ starve another's single run); then arrival. Admissions are serialised by a trans
 advisory lock, so the limits hold across any number of workers and machines.
 """
 
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,18 +24,11 @@ from django.utils import timezone
 from executions.checkpoints import Claim, resumable
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
 from sharing.selectors import max_running_of, quotas_for
-from structforge.db import instance_from_row
+from structforge.db import in_one_round_trip, instance_from_row
 from workflows.models import Workflow
 
 # Any fixed 64-bit number; it names the one lock every admission takes.
 ADMISSION_LOCK_KEY = 0x5F0A_DE11
-
-
-def _lock() -> None:
-    # SQLite (standalone) has one writer at a time already: its transactions are IMMEDIATE.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK_KEY])
 
 
 def _due(now: datetime | Now) -> Q:
@@ -102,12 +94,11 @@ _compiled_candidates: dict[tuple[str, int], tuple[str, tuple]] = {}
 
 def admit_next() -> Claim | None:
     """Claim the pending execution this worker should start now, or None when nothing may start."""
-    # Inside a transaction of the caller's (tests), the transaction cannot be spelled out.
-    if connection.vendor == "postgresql" and connection.get_autocommit():
+    if connection.vendor == "postgresql":
         return _admit_in_one_round_trip()
     sql, params = _candidates_sql()
+    # SQLite (standalone) serialises admissions without a lock: its transactions are IMMEDIATE.
     with transaction.atomic():
-        _lock()
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, settings.STRUCTFORGE_MAX_RUNNING])
             candidates = cursor.fetchall()
@@ -134,35 +125,22 @@ def _admit_in_one_round_trip() -> Claim | None:
     candidates, start, turn, commit), five of them under the lock that every admission in the
     deployment waits for.
 
-    One pipeline holds the transaction: BEGIN, take the lock, start the most urgent candidate and
-    record its owner's turn in one statement, COMMIT; sent together, answered together. As
-    statements of their own, they are prepared once per connection (DATABASE_PREPARED_STATEMENTS):
-    sent as one text message, the start was parsed and planned on every admission, which was two
-    thirds of its cost to PostgreSQL. The start reads a snapshot taken after the lock was granted,
-    so it sees every admission committed before, and its clock (`clock_timestamp()`) is read after
-    every finish it can see: a start never predates a finish it waited for. A candidate cancelled
-    since (a cancel takes no lock) is not started; then the query runs again.
+    Take the lock, then start the most urgent candidate and record its owner's turn in one
+    statement; both go as one pipeline, prepared (sent as one text message, the start was planned
+    on every admission: two thirds of its cost to PostgreSQL). The start reads a snapshot taken
+    after the lock was granted, so it sees every admission committed before, and its clock
+    (`clock_timestamp()`) is read after every finish it can see: a start never predates a finish
+    it waited for. A candidate cancelled since (a cancel takes no lock) is not started; then the
+    query runs again.
     """
-    connection.ensure_connection()
-    with connection.cursor() as begin, connection.cursor() as lock, connection.cursor() as start:
-        try:
-            with connection.connection.pipeline():
-                begin.execute("BEGIN")
-                lock.execute("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK_KEY])
-                start.execute(*_start_sql())
-                begin.execute("COMMIT")
-            *row, found = start.fetchone()
-            columns = [column.name for column in start.description][:-1]
-        except BaseException:
-            with suppress(Exception):  # a broken connection has no transaction left to end
-                begin.execute("ROLLBACK")
-            raise
+    started = in_one_round_trip([("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK_KEY]), _start_sql()])
+    *row, found = started.rows[0]
     if not found:
         return None
     if row[0] is None:
         return _admit_in_one_round_trip()  # the candidate was cancelled meanwhile: look again
-    started = instance_from_row(Execution, columns, row)
-    return Claim(execution_id=started.pk, attempt=1, execution=started)
+    execution = instance_from_row(Execution, started.columns[:-1], row)
+    return Claim(execution_id=execution.pk, attempt=1, execution=execution)
 
 
 def _start_sql() -> tuple[str, list]:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from executions import live
 from executions.db_retry import retry_on_disconnect
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
-from structforge.db import text_cursor
+from structforge.db import in_one_round_trip
 
 
 @dataclass(frozen=True)
@@ -277,33 +277,30 @@ def _finish_orm(claim: Claim, ending: _Ending, node_changes: Sequence[NodeChange
 
 
 def _finish_postgresql(claim: Claim, ending: _Ending, node_changes: Sequence[NodeChange]) -> int:
-    """`finish` in one round trip: the statements go as one query, which PostgreSQL runs as one
-    transaction (or inside the caller's). Every statement is fenced on the claim, so a lost claim
-    changes nothing; returns how many execution rows the last statement ended (0 or 1)."""
-    statements: list[str] = []
-    params: list[Any] = []
+    """`finish` in one round trip and one transaction (`in_one_round_trip`). Every statement is
+    fenced on the claim, so a lost claim changes nothing; returns how many execution rows the last
+    statement ended (0 or 1)."""
+    statements: list[tuple[str, list]] = []
     if node_changes:
-        sql, node_params = _node_changes_sql(claim, node_changes)
-        statements.append(sql)
-        params += node_params
+        statements.append(_node_changes_sql(claim, node_changes))
     if ending.status != ExecutionStatus.SUCCESS:
         statements.append(
-            f"UPDATE {_NODE_RUNS} AS n SET status = %s, finished_at = %s FROM {_EXECUTIONS} AS e "
-            f"WHERE n.execution_id = %s AND n.status IN (%s, %s) AND {_FENCE_SQL}"
+            (
+                f"UPDATE {_NODE_RUNS} AS n SET status = %s, finished_at = %s FROM {_EXECUTIONS} AS e "
+                f"WHERE n.execution_id = %s AND n.status IN (%s, %s) AND {_FENCE_SQL}",
+                [NodeRunStatus.CANCELLED, ending.at, claim.execution_id, NodeRunStatus.PENDING]
+                + [NodeRunStatus.RUNNING, claim.attempt, ExecutionStatus.RUNNING],
+            )
         )
-        params += [NodeRunStatus.CANCELLED, ending.at, claim.execution_id, NodeRunStatus.PENDING]
-        params += [NodeRunStatus.RUNNING, claim.attempt, ExecutionStatus.RUNNING]
-    statements.append(
-        f"UPDATE {_EXECUTIONS} AS e SET status = %s, output = %s::jsonb, error = %s, error_node = %s, "
-        "finished_at = %s WHERE e.id = %s AND e.attempt = %s AND e.status = %s"
-    )
     output = None if ending.output is None else _json(ending.output)
-    params += [ending.status, output, ending.error, ending.error_node, ending.at, *_fence_params(claim)]
-    with text_cursor() as cursor:
-        cursor.execute("; ".join(statements), params)
-        while cursor.nextset():
-            pass
-        return cursor.rowcount
+    statements.append(
+        (
+            f"UPDATE {_EXECUTIONS} AS e SET status = %s, output = %s::jsonb, error = %s, error_node = %s, "
+            "finished_at = %s WHERE e.id = %s AND e.attempt = %s AND e.status = %s",
+            [ending.status, output, ending.error, ending.error_node, ending.at, *_fence_params(claim)],
+        )
+    )
+    return in_one_round_trip(statements).rowcount
 
 
 def _already_finished(claim: Claim, status: str) -> bool:

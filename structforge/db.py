@@ -1,13 +1,14 @@
 """Database connections of long-lived processes, and the few raw-SQL helpers the hot paths share."""
 
 from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
 
@@ -30,19 +31,42 @@ def keep_connection() -> None:
             connection.close_at = None
 
 
-def text_cursor() -> CursorWrapper:
-    """A cursor that sends each query as text, its values inlined: one execute may hold several
-    statements (one round trip). With prepared statements on (DATABASE_PREPARED_STATEMENTS),
-    Django's cursor sends values apart from the query, which PostgreSQL allows for a single
-    statement only."""
-    if connection.vendor != "postgresql" or not connection.settings_dict["OPTIONS"].get("server_side_binding"):
-        return connection.cursor()
-    from psycopg import ClientCursor
+@dataclass(frozen=True)
+class StatementsResult:
+    """What the last of several statements returned: its rows, their column names, its row count."""
 
+    rows: list[tuple]
+    columns: list[str]
+    rowcount: int
+
+
+def in_one_round_trip(statements: Sequence[tuple[str, Sequence]]) -> StatementsResult:
+    """Run `statements`, each `(sql, params)`, in one transaction (the caller's, else one of its
+    own) sent as one pipeline: one round trip to PostgreSQL, each statement bound and prepared
+    like any other (DATABASE_PREPARED_STATEMENTS). As one text message of several statements,
+    they would be parsed and planned on every call. Returns what the last statement returned."""
+    own_transaction = connection.get_autocommit()
     connection.ensure_connection()
-    cursor = ClientCursor(connection.connection)
-    # As connection.cursor() does: logged where queries are (DEBUG, tests counting them).
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    control, *cursors = (connection.cursor() for _ in range(len(statements) + 1))
+    try:
+        with connection.connection.pipeline():
+            if own_transaction:
+                control.execute("BEGIN")
+            for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                cursor.execute(sql, params)
+            if own_transaction:
+                control.execute("COMMIT")
+        last = cursors[-1]
+        rows = last.fetchall() if last.description else []
+        return StatementsResult(rows, [column.name for column in last.description or ()], last.rowcount)
+    except BaseException:
+        if own_transaction:
+            with suppress(Exception):  # a broken connection has no transaction left to end
+                control.execute("ROLLBACK")
+        raise
+    finally:
+        for cursor in (control, *cursors):
+            cursor.close()
 
 
 def instance_from_row(model: type[Model], columns: Sequence[str], row: Sequence) -> Model:
