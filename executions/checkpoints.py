@@ -22,7 +22,6 @@ from django.utils import timezone
 from executions import live
 from executions.db_retry import retry_on_disconnect
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
-from structforge.db import in_one_round_trip
 
 
 @dataclass(frozen=True)
@@ -277,30 +276,47 @@ def _finish_orm(claim: Claim, ending: _Ending, node_changes: Sequence[NodeChange
 
 
 def _finish_postgresql(claim: Claim, ending: _Ending, node_changes: Sequence[NodeChange]) -> int:
-    """`finish` in one round trip and one transaction (`in_one_round_trip`). Every statement is
-    fenced on the claim, so a lost claim changes nothing; returns how many execution rows the last
-    statement ended (0 or 1)."""
-    statements: list[tuple[str, list]] = []
+    """`finish` as one statement: one round trip and one transaction, prepared like any other
+    (sent as several statements in one text message, it was planned on every run). Every part is
+    fenced on the claim, so a lost claim changes nothing; returns how many execution rows it
+    ended (0 or 1)."""
+    cancels = ending.status != ExecutionStatus.SUCCESS
+    if cancels:
+        # The nodes still pending or running end cancelled, these with the rest of their change.
+        node_changes = [
+            dataclasses.replace(change, status=NodeRunStatus.CANCELLED, finished_at=ending.at)
+            if change.status in (NodeRunStatus.PENDING, NodeRunStatus.RUNNING)
+            else change
+            for change in node_changes
+        ]
+    params: list[Any] = []
     if node_changes:
-        statements.append(_node_changes_sql(claim, node_changes))
-    if ending.status != ExecutionStatus.SUCCESS:
-        statements.append(
-            (
-                f"UPDATE {_NODE_RUNS} AS n SET status = %s, finished_at = %s FROM {_EXECUTIONS} AS e "
-                f"WHERE n.execution_id = %s AND n.status IN (%s, %s) AND {_FENCE_SQL}",
-                [NodeRunStatus.CANCELLED, ending.at, claim.execution_id, NodeRunStatus.PENDING]
-                + [NodeRunStatus.RUNNING, claim.attempt, ExecutionStatus.RUNNING],
-            )
-        )
+        params += _node_changes_sql(claim, node_changes)[1]
+    if cancels:
+        changed = [change.node_id for change in node_changes]
+        params += [NodeRunStatus.CANCELLED, ending.at, claim.execution_id, NodeRunStatus.PENDING]
+        params += [NodeRunStatus.RUNNING, changed, claim.attempt, ExecutionStatus.RUNNING]
     output = None if ending.output is None else _json(ending.output)
-    statements.append(
-        (
-            f"UPDATE {_EXECUTIONS} AS e SET status = %s, output = %s::jsonb, error = %s, error_node = %s, "
-            "finished_at = %s WHERE e.id = %s AND e.attempt = %s AND e.status = %s",
-            [ending.status, output, ending.error, ending.error_node, ending.at, *_fence_params(claim)],
+    params += [ending.status, output, ending.error, ending.error_node, ending.at, *_fence_params(claim)]
+    with connection.cursor() as cursor:
+        cursor.execute(_finish_statement(bool(node_changes), cancels), params)
+        return cursor.rowcount
+
+
+@cache
+def _finish_statement(writes_nodes: bool, cancels: bool) -> str:
+    # The parts read one snapshot: the fence joined to the execution sees it still running.
+    parts = [f"nodes AS ({_node_changes_statement()})"] if writes_nodes else []
+    if cancels:
+        parts.append(
+            f"cancelled AS (UPDATE {_NODE_RUNS} AS n SET status = %s, finished_at = %s FROM {_EXECUTIONS} AS e "
+            f"WHERE n.execution_id = %s AND n.status IN (%s, %s) AND n.node_id <> ALL(%s::text[]) AND {_FENCE_SQL})"
         )
+    return (
+        (f"WITH {', '.join(parts)} " if parts else "")
+        + f"UPDATE {_EXECUTIONS} AS e SET status = %s, output = %s::jsonb, error = %s, error_node = %s, "
+        "finished_at = %s WHERE e.id = %s AND e.attempt = %s AND e.status = %s"
     )
-    return in_one_round_trip(statements).rowcount
 
 
 def _already_finished(claim: Claim, status: str) -> bool:
