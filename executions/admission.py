@@ -24,7 +24,7 @@ from django.utils import timezone
 from executions.checkpoints import Claim, resumable
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
 from sharing.selectors import max_running_of, quotas_for
-from structforge.db import in_one_round_trip, instance_from_row
+from structforge.db import in_one_round_trip, instance_from_row, row_columns
 from workflows.models import Workflow
 
 # Any fixed 64-bit number; it names the one lock every admission takes.
@@ -133,13 +133,12 @@ def _admit_in_one_round_trip() -> Claim | None:
     it waited for. A candidate cancelled since (a cancel takes no lock) is not started; then the
     query runs again.
     """
-    started = in_one_round_trip([("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK_KEY]), _start_sql()])
-    *row, found = started.rows[0]
+    (*row, found), *_ = in_one_round_trip([("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK_KEY]), _start_sql()])
     if not found:
         return None
     if row[0] is None:
         return _admit_in_one_round_trip()  # the candidate was cancelled meanwhile: look again
-    execution = instance_from_row(Execution, started.columns[:-1], row)
+    execution = instance_from_row(Execution, row)
     return Claim(execution_id=execution.pk, attempt=1, execution=execution)
 
 
@@ -149,7 +148,8 @@ def _start_sql() -> tuple[str, list]:
     return (
         f"WITH candidate AS ({candidates_sql} LIMIT 1), now AS (SELECT clock_timestamp() AS at), "
         f"started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = now.at, "
-        "started_at = now.at FROM candidate, now WHERE e.id = candidate.id AND e.status = %s RETURNING e.*), "
+        "started_at = now.at FROM candidate, now WHERE e.id = candidate.id AND e.status = %s "
+        f"RETURNING {row_columns(Execution, 'e')}), "
         f"turn AS (INSERT INTO {_TURNS} (owner_id, last_admitted_at) SELECT owner_id, started_at FROM started "
         "ON CONFLICT (owner_id) DO UPDATE SET last_admitted_at = EXCLUDED.last_admitted_at) "
         "SELECT started.*, (SELECT COUNT(*) FROM candidate) FROM (SELECT 1) AS one LEFT JOIN started ON TRUE",

@@ -30,7 +30,7 @@ from executions.selectors import webhook_digest
 from sharing.models import UserQuota
 from sharing.roles import Role, role_at_least
 from sharing.selectors import quota_defaults
-from structforge.db import array_type, insert_fields, insert_values, instance_from_row, value_type
+from structforge.db import array_type, insert_fields, insert_values, instance_from_row, row_columns, value_type
 from structforge.errors import InvalidInput, LimitReached, QuotaExceeded
 from workflows.models import OnLimit, Workflow, WorkflowVersion
 from workflows.nodes.context import NodeError
@@ -150,10 +150,9 @@ def _insert_run(execution: Execution, node_runs: list[NodeRun], *, count_daily: 
     with connection.cursor() as cursor:
         cursor.execute(_insert_run_sql(count_daily), params)
         row = cursor.fetchone()
-        columns = [column.name for column in cursor.description]
     if row[0] is None:
         raise QuotaExceeded(_past_daily_quota(row[-1]))
-    created = instance_from_row(Execution, columns[:-1], row[:-1])
+    created = instance_from_row(Execution, row[:-1])
     for name in ("workflow", "triggered_by", "parent", "retry_of"):
         if (related := getattr(execution, name)) is not None:
             setattr(created, name, related)
@@ -174,6 +173,7 @@ def _insert_run_sql(count_daily: bool) -> str:
     node_columns = ", ".join(quote(field.column) for field in [NodeRun._meta.get_field("execution"), *node_fields])
     arrays = ", ".join(f"%s::{array_type(field)}" for field in node_fields)
     execution_insert = f"INSERT INTO {quote(Execution._meta.db_table)} ({execution_columns})"
+    returned = row_columns(Execution)
     if count_daily:
         usage_table = quote(DailyUsage._meta.db_table)
         # The count goes up only while under the owner's limit, and the execution is inserted only
@@ -185,12 +185,12 @@ def _insert_run_sql(count_daily: bool) -> str:
             "SELECT %s, %s::date, 1 FROM quota WHERE daily_limit > 0 "
             f"ON CONFLICT (owner_id, day) DO UPDATE SET executions = {usage_table}.executions + 1 "
             f"WHERE {usage_table}.executions < (SELECT daily_limit FROM quota) RETURNING executions), "
-            f"execution AS ({execution_insert} SELECT {values} FROM usage RETURNING *), "
+            f"execution AS ({execution_insert} SELECT {values} FROM usage RETURNING {returned}), "
         )
         result = "SELECT execution.*, quota.daily_limit FROM quota LEFT JOIN execution ON true"
     else:
         placeholders = ", ".join(["%s"] * len(insert_fields(Execution)))
-        head = f"WITH execution AS ({execution_insert} VALUES ({placeholders}) RETURNING *), "
+        head = f"WITH execution AS ({execution_insert} VALUES ({placeholders}) RETURNING {returned}), "
         result = "SELECT execution.*, NULL FROM execution"
     return (
         f"{head}node_runs AS (INSERT INTO {quote(NodeRun._meta.db_table)} ({node_columns}) "

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -31,20 +30,11 @@ def keep_connection() -> None:
             connection.close_at = None
 
 
-@dataclass(frozen=True)
-class StatementsResult:
-    """What the last of several statements returned: its rows, their column names, its row count."""
-
-    rows: list[tuple]
-    columns: list[str]
-    rowcount: int
-
-
-def in_one_round_trip(statements: Sequence[tuple[str, Sequence]]) -> StatementsResult:
+def in_one_round_trip(statements: Sequence[tuple[str, Sequence]]) -> list[tuple]:
     """Run `statements`, each `(sql, params)`, in one transaction (the caller's, else one of its
     own) sent as one pipeline: one round trip to PostgreSQL, each statement bound and prepared
     like any other (DATABASE_PREPARED_STATEMENTS). As one text message of several statements,
-    they would be parsed and planned on every call. Returns what the last statement returned."""
+    they would be parsed and planned on every call. Returns the last statement's rows."""
     own_transaction = connection.get_autocommit()
     connection.ensure_connection()
     control, *cursors = (connection.cursor() for _ in range(len(statements) + 1))
@@ -56,9 +46,7 @@ def in_one_round_trip(statements: Sequence[tuple[str, Sequence]]) -> StatementsR
                 cursor.execute(sql, params)
             if own_transaction:
                 control.execute("COMMIT")
-        last = cursors[-1]
-        rows = last.fetchall() if last.description else []
-        return StatementsResult(rows, [column.name for column in last.description or ()], last.rowcount)
+        return cursors[-1].fetchall()
     except BaseException:
         if own_transaction:
             with suppress(Exception):  # a broken connection has no transaction left to end
@@ -69,14 +57,21 @@ def in_one_round_trip(statements: Sequence[tuple[str, Sequence]]) -> StatementsR
             cursor.close()
 
 
-def instance_from_row(model: type[Model], columns: Sequence[str], row: Sequence) -> Model:
-    """A `model` instance from a row with a column for each of its concrete fields (`RETURNING *`),
-    its values converted as the ORM converts them (JSON parsed, …)."""
+@cache
+def row_columns(model: type[Model], table_alias: str = "") -> str:
+    """The columns of `model`'s concrete fields, in their order, as a RETURNING or SELECT list: the
+    row `instance_from_row` takes. Where `RETURNING *` would need the cursor's description to name
+    its columns, which costs an object per column on every call."""
+    prefix = f"{table_alias}." if table_alias else ""
+    return ", ".join(f"{prefix}{connection.ops.quote_name(field.column)}" for field in model._meta.concrete_fields)
+
+
+def instance_from_row(model: type[Model], row: Sequence) -> Model:
+    """A `model` instance from a row of `row_columns(model)`, its values converted as the ORM
+    converts them (JSON parsed, …)."""
     database = connections[DEFAULT_DB_ALIAS]  # once: each `connection.…` looks up this thread's
-    values = dict(zip(columns, row, strict=True))
     converted = []
-    for field, column, converters in _converters(database, model):
-        value = values[field.column]
+    for value, (column, converters) in zip(row, _converters(database, model), strict=True):
         for convert in converters:
             value = convert(value, column, database)
         converted.append(value)
@@ -94,7 +89,6 @@ def _converters(database: BaseDatabaseWrapper, model: type[Model]) -> list[tuple
         # The database's converters, then the field's: the order the ORM applies them in.
         by_model[model] = [
             (
-                field,
                 field.cached_col,
                 database.ops.get_db_converters(field.cached_col) + field.get_db_converters(database),
             )
@@ -110,35 +104,32 @@ def rows_with_related(model: type[Model], *, related: str, key: str, value: Any)
     For the lookups every request makes (its API token, its workflow): compiling the ORM's query
     cost each about 0.35 ms more CPU than this (docs/benchmarks.md).
     """
-    sql, columns, related_columns = _rows_with_related_sql(model, related, key, connection.vendor)
+    sql = _rows_with_related_sql(model, related, key, connection.vendor)
     related_model = model._meta.get_field(related).related_model
+    columns = len(model._meta.concrete_fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, [value])
         rows = cursor.fetchall()
     instances = []
     for row in rows:
-        instance = instance_from_row(model, columns, row[: len(columns)])
-        setattr(instance, related, instance_from_row(related_model, related_columns, row[len(columns) :]))
+        instance = instance_from_row(model, row[:columns])
+        setattr(instance, related, instance_from_row(related_model, row[columns:]))
         instances.append(instance)
     return instances
 
 
 @cache
-def _rows_with_related_sql(model: type[Model], related: str, key: str, vendor: str) -> tuple[str, list[str], list[str]]:
+def _rows_with_related_sql(model: type[Model], related: str, key: str, vendor: str) -> str:
     quote = connection.ops.quote_name
     foreign_key = model._meta.get_field(related)
     related_model = foreign_key.related_model
-    columns = [field.column for field in model._meta.concrete_fields]
-    related_columns = [field.column for field in related_model._meta.concrete_fields]
-    selected = [f"m.{quote(column)}" for column in columns] + [f"r.{quote(column)}" for column in related_columns]
     key_column = model._meta.pk.column if key == "pk" else model._meta.get_field(key).column
-    sql = (
-        f"SELECT {', '.join(selected)} FROM {quote(model._meta.db_table)} m "
+    return (
+        f"SELECT {row_columns(model, 'm')}, {row_columns(related_model, 'r')} FROM {quote(model._meta.db_table)} m "
         f"JOIN {quote(related_model._meta.db_table)} r "
         f"ON r.{quote(foreign_key.target_field.column)} = m.{quote(foreign_key.column)} "
         f"WHERE m.{quote(key_column)} = %s"
     )
-    return sql, columns, related_columns
 
 
 @cache
