@@ -17,13 +17,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, Min, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from executions.checkpoints import Claim, resumable
 from executions.models import AdmissionTurn, Execution, ExecutionStatus, Priority
-from sharing.selectors import max_running_of, quotas_for
+from sharing.models import UserQuota
+from sharing.selectors import quotas_for
 from structforge.db import in_one_round_trip, instance_from_row, row_columns
 from workflows.models import Workflow
 
@@ -37,24 +38,30 @@ def _due(now: datetime | Now) -> Q:
 
 def _heads_sql() -> tuple[str, tuple]:
     """One row per (owner, workflow) with due runs: its oldest high-priority run, its oldest run,
-    the pair's limits and the owner's last turn, in that column order."""
-    last_turn = AdmissionTurn.objects.filter(owner_id=OuterRef("owner_id")).values("last_admitted_at")[:1]
-    query = (
+    the pair's limits and the owner's last turn, in that column order.
+
+    The due runs are grouped first and the limits joined to the groups. Written as one ORM
+    aggregate, the owner's limit and turn were subqueries in the grouping key, which PostgreSQL
+    ran once per waiting run: 10 ms an admission with 1,000 runs waiting.
+    """
+    due = (
         Execution.objects.filter(_due(Now()))
         .order_by()
         .values("owner_id", "workflow_id")
-        .annotate(
-            first_high=Min("id", filter=Q(priority=Priority.HIGH)),
-            first=Min("id"),
-            workflow_limit=Max("workflow__max_concurrency"),
-            owner_limit=max_running_of(OuterRef("owner_id")),
-            last_admitted_at=Subquery(last_turn),
-        )
-        .values_list(
-            "owner_id", "workflow_id", "first_high", "first", "workflow_limit", "owner_limit", "last_admitted_at"
-        )
+        .annotate(first_high=Min("id", filter=Q(priority=Priority.HIGH)), first_any=Min("id"))
+        .values_list("owner_id", "workflow_id", "first_high", "first_any")
     )
-    return query.query.sql_with_params()
+    due_sql, due_params = due.query.sql_with_params()
+    quote = connection.ops.quote_name
+    sql = (
+        "SELECT due.owner_id, due.workflow_id, due.first_high, due.first_any, w.max_concurrency, "
+        "COALESCE(quota.max_running, %s), turn.last_admitted_at "
+        f"FROM ({due_sql}) AS due "
+        f"JOIN {quote(Workflow._meta.db_table)} w ON w.id = due.workflow_id "
+        f"LEFT JOIN {quote(UserQuota._meta.db_table)} quota ON quota.user_id = due.owner_id "
+        f"LEFT JOIN {_TURNS} turn ON turn.owner_id = due.owner_id"
+    )
+    return sql, (settings.STRUCTFORGE_USER_MAX_RUNNING, *due_params)
 
 
 def _candidates_sql() -> tuple[str, tuple]:

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 
 from sharing.models import (
     AuditEvent,
@@ -125,12 +124,6 @@ def quotas_for(*, user_ids: Iterable[int]) -> dict[int, Quota]:
         limits = {name: default if override.get(name) is None else override[name] for name, default in defaults.items()}
         quotas[user_id] = Quota(**limits)
     return quotas
-
-
-def max_running_of(user_id) -> Coalesce:
-    """A query expression for the quota `max_running` of the user `user_id` (an OuterRef or a column)."""
-    override = UserQuota.objects.filter(user_id=user_id).values("max_running")[:1]
-    return Coalesce(Subquery(override), Value(settings.STRUCTFORGE_USER_MAX_RUNNING))
 
 
 def quota_for(*, user: AbstractBaseUser) -> Quota:
