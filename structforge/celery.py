@@ -1,7 +1,9 @@
 import os
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_init, worker_process_init
+
+from structforge.heap import freeze_startup_objects
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "structforge.settings")
 
@@ -16,3 +18,14 @@ def _keep_worker_connection(**kwargs) -> None:
     from structforge.db import keep_connection
 
     keep_connection()
+
+
+@worker_init.connect
+def _freeze_before_forking(**kwargs) -> None:
+    # Before the pool forks: the children inherit the frozen objects and share their pages.
+    freeze_startup_objects()
+
+
+@worker_process_init.connect
+def _freeze_child_setup(**kwargs) -> None:
+    freeze_startup_objects()
