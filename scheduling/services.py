@@ -614,7 +614,7 @@ def dispatch_runs(fire_ids: list[int]) -> None:
 def _start_run(schedule: ScheduledTask, fire: ScheduleFire) -> ScheduleFire:
     """Create the fire's execution (queued on commit), or record why it did not start."""
     try:
-        # execution_start is atomic itself: a refusal rolls back its own savepoint, not the fire.
+        # execution_start writes nothing when it refuses a run, so the fire stays to record why.
         execution = execution_start(
             workflow=schedule.workflow,
             trigger=Trigger.SCHEDULE,
