@@ -142,8 +142,8 @@ def _insert_run(execution: Execution, node_runs: list[NodeRun], *, count_daily: 
     round trip more from a busy web process, and the owner's requests queued on the row for it.
     """
     node_fields = _node_run_fields()
-    params = [execution.owner_id, quota_defaults()["max_executions_per_day"]] if count_daily else []
-    params += [execution.owner_id, timezone.now().date()] if count_daily else []
+    owner_id, daily_limit = execution.owner_id, quota_defaults()["max_executions_per_day"]
+    params = [owner_id, daily_limit, owner_id, timezone.now().date()] if count_daily else []
     params += insert_values(execution)
     node_rows = [insert_values(run, node_fields) for run in node_runs]
     params += [list(column) for column in zip(*node_rows, strict=True)] if node_rows else [[] for _ in node_fields]
