@@ -14,6 +14,7 @@ advisory lock, so the limits hold across any number of workers and machines.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -152,6 +153,12 @@ def _admit_in_one_round_trip() -> Claim | None:
 def _start_sql() -> tuple[str, list]:
     """The statement that starts the most urgent candidate and records its owner's turn."""
     candidates_sql, candidates_params = _candidates_sql()
+    params = [*candidates_params, settings.STRUCTFORGE_MAX_RUNNING, ExecutionStatus.RUNNING, ExecutionStatus.PENDING]
+    return _start_statement(candidates_sql), params
+
+
+@cache  # one text per candidates query: built once, not on every admission
+def _start_statement(candidates_sql: str) -> str:
     return (
         f"WITH candidate AS ({candidates_sql} LIMIT 1), now AS (SELECT clock_timestamp() AS at), "
         f"started AS (UPDATE {_EXECUTIONS} e SET status = %s, attempt = 1, heartbeat_at = now.at, "
@@ -159,13 +166,7 @@ def _start_sql() -> tuple[str, list]:
         f"RETURNING {row_columns(Execution, 'e')}), "
         f"turn AS (INSERT INTO {_TURNS} (owner_id, last_admitted_at) SELECT owner_id, started_at FROM started "
         "ON CONFLICT (owner_id) DO UPDATE SET last_admitted_at = EXCLUDED.last_admitted_at) "
-        "SELECT started.*, (SELECT COUNT(*) FROM candidate) FROM (SELECT 1) AS one LEFT JOIN started ON TRUE",
-        [
-            *candidates_params,
-            settings.STRUCTFORGE_MAX_RUNNING,
-            ExecutionStatus.RUNNING,
-            ExecutionStatus.PENDING,
-        ],
+        "SELECT started.*, (SELECT COUNT(*) FROM candidate) FROM (SELECT 1) AS one LEFT JOIN started ON TRUE"
     )
 
 
