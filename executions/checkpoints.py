@@ -97,11 +97,15 @@ def _fenced_nodes(claim: Claim):
 
 @retry_on_disconnect
 def heartbeat(claim: Claim) -> tuple[bool, bool]:
-    """Prove this worker is alive. Returns (still ours, cancel requested)."""
+    """Prove this worker is alive. Returns (still ours, cancel requested).
+
+    A run this worker has just parked keeps no heartbeat: the process's heartbeat thread may
+    still hold it in the batch it read before the park committed.
+    """
     with transaction.atomic():
-        updated = _fenced_execution(claim).update(heartbeat_at=timezone.now())
+        updated = _fenced_execution(claim).filter(wake_at__isnull=True).update(heartbeat_at=timezone.now())
         if not updated:
-            return False, False
+            return _fenced_execution(claim).exists(), False
         cancel = Execution.objects.filter(pk=claim.execution_id).values_list("cancel_requested", flat=True).first()
     return True, bool(cancel)
 

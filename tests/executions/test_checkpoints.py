@@ -1,11 +1,13 @@
-"""The end of a run as `checkpoints.finish` writes it: its last node changes, the nodes it leaves
-unfinished, and the fence on the claim."""
+"""Checkpoints as the engine writes them: the end of a run (its last node changes, the nodes it
+leaves unfinished, the fence on the claim) and the heartbeat of a parked run."""
+
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from executions.admission import admit_next
-from executions.checkpoints import LostClaim, NodeChange, finish
+from executions.checkpoints import LostClaim, NodeChange, finish, heartbeat, park
 from executions.models import Execution, Trigger
 from executions.services import execution_start
 from workflows.services import workflow_create
@@ -76,3 +78,10 @@ def test_an_end_whose_claim_was_taken_over_writes_nothing(claimed):
     execution = Execution.objects.get(pk=claimed.execution_id)
     assert execution.status == "running"
     assert {run[0] for run in node_runs(claimed).values()} == {"pending"}
+
+
+def test_a_heartbeat_that_comes_after_the_park_leaves_the_parked_run_without_one(claimed):
+    park(claimed, wake_at=timezone.now() + timedelta(minutes=5), node_changes=[])
+
+    assert heartbeat(claimed) == (True, False)
+    assert Execution.objects.get(pk=claimed.execution_id).heartbeat_at is None
