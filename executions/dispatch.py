@@ -8,11 +8,21 @@ the clear is found by that look; one committed after it rings again. A burst of 
 therefore costs a few messages instead of one each, and no run is left without a worker. If
 the worker dies between taking the message and clearing the key, the key expires after
 DOORBELL_TTL_S and the reconciler sends what is missing.
+
+A worker process that finds nothing to run waits a little before its wake-up ends (`linger`):
+it lists itself as idle and blocks on an inbox of its own. A submit that finds an idle process
+takes it off the list and drops a nudge in its inbox, in the same script and round trip as the
+ring; only when no process is idle does it ring the doorbell. So under a steady flow of runs most
+of them cost no Celery message, no hand-over from the worker's consumer to its pool, and no
+acknowledgement. A nudged process looks for work before anything else, and one whose wait ends
+without a nudge leaves the list in one atomic step that also tells it whether a nudge came just
+then; so every run committed before its submit's script ran is found by a look made after it.
 """
 
 import logging
 import threading
 import time
+import uuid
 from datetime import datetime
 from functools import cache
 
@@ -23,6 +33,15 @@ from executions.models import Priority
 logger = logging.getLogger(__name__)
 
 DOORBELL_TTL_S = 5
+CLIENT_NAME = "structforge-dispatch"
+# How long past its wait an idle process stays listed: the margin for its reply to arrive. A
+# process that died while listed is skipped once this has passed (until then, nudges sent to it
+# are lost, and the reconciler wakes a worker for their runs).
+IDLE_MARGIN_S = 1.0
+# The longest one BLPOP waits, well within the client's socket timeout (a longer linger loops).
+MAX_WAIT_S = 1.0
+# A nudge nobody took (its process died) is deleted after this long.
+INBOX_TTL_S = 30
 
 
 def queue_for(priority: str) -> str:
@@ -42,15 +61,52 @@ def enqueue(execution_id: int, *, priority: str, eta: datetime | None = None) ->
 def wake_for_pending(priority: str) -> bool:
     """Make sure a worker looks for pending runs soon. Call only after the new run is committed.
 
-    Sends a wake-up unless one sent for this queue has not been taken yet. Returns whether a
-    wake-up is on its way.
+    Nudges an idle worker process if there is one, else sends a wake-up unless one sent for this
+    queue has not been taken yet. Returns whether a look is on its way.
     """
     doorbell = f"structforge:doorbell:{queue_for(priority)}"
     try:
-        rung_now = _doorbells().ring(doorbell)
+        rung_now = _doorbells().ring(doorbell, idle=_idle_key())
     except Exception:  # the broker's Redis is down: sending fails too, and says so
         rung_now = True
     return _send({"doorbell": doorbell}, priority=priority) if rung_now else True
+
+
+def wait_for_nudge(until: float) -> bool:
+    """As an idle worker process, wait until `until` (`time.monotonic()`) for a submit to nudge it.
+
+    Returns whether one did; False at once where the broker is in-process (standalone), and when
+    the broker cannot be reached.
+    """
+    doorbells = _doorbells()
+    if not isinstance(doorbells, _RedisDoorbells):
+        return False
+    token = uuid.uuid4().hex
+    while (left := until - time.monotonic()) > 0:
+        try:
+            if doorbells.wait(_idle_key(), _inbox_prefix() + token, token, timeout_s=left):
+                return True
+        except Exception:
+            logger.warning("could not wait for runs on the broker; the wake-up ends", exc_info=True)
+            return False
+    return False
+
+
+def idle_workers() -> int:
+    """How many worker processes wait for a nudge now (0 where the broker cannot tell)."""
+    doorbells = _doorbells()
+    if not isinstance(doorbells, _RedisDoorbells):
+        return 0
+    return doorbells.idle_count(_idle_key())
+
+
+def _idle_key() -> str:
+    # One list per deployment, not per queue: a nudged process asks admission, which serves both.
+    return f"structforge:idle:{settings.STRUCTFORGE_QUEUE_PREFIX}"
+
+
+def _inbox_prefix() -> str:
+    return f"structforge:inbox:{settings.STRUCTFORGE_QUEUE_PREFIX}"
 
 
 def answer(doorbell: str) -> None:
@@ -61,16 +117,68 @@ def answer(doorbell: str) -> None:
         logger.warning("could not clear %s; it expires in %s s", doorbell, DOORBELL_TTL_S, exc_info=True)
 
 
+# Every script reads Redis's clock, so the processes' own clocks never need to agree.
+_NOW = "local clock = redis.call('TIME') local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000 "
+
+# KEYS: the idle list, the doorbell. ARGV: the doorbell's TTL, the inbox key prefix, the inbox TTL.
+# Returns 1 when the caller must send the wake-up.
+_RING = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local idle = redis.call('ZPOPMIN', KEYS[1])
+if idle[1] then
+    local inbox = ARGV[2] .. idle[1]
+    redis.call('RPUSH', inbox, 1)
+    redis.call('EXPIRE', inbox, ARGV[3])
+    return 0
+end
+if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[1]) then return 1 end
+return 0
+"""
+)
+# KEYS: the idle list. ARGV: the token, how long to stay listed.
+_LIST_IDLE = _NOW + "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])"
+# KEYS: the idle list, the inbox. ARGV: the token. Returns 1 when a nudge came after all.
+_UNLIST_IDLE = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('LPOP', KEYS[2]) then return 1 end
+return 0
+"""
+
+
 class _RedisDoorbells:
     """Doorbells in the broker's Redis, so that losing the queue also loses the doorbells."""
 
     def __init__(self, url: str) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # Named, so that `CLIENT LIST` tells the idle processes' blocked reads from other ones.
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, client_name=CLIENT_NAME)
+        self._ring = self.client.register_script(_RING)
+        self._unlist_idle = self.client.register_script(_UNLIST_IDLE)
 
-    def ring(self, name: str) -> bool:
-        return bool(self.client.set(name, 1, nx=True, ex=DOORBELL_TTL_S))
+    def ring(self, name: str, *, idle: str) -> bool:
+        return bool(self._ring(keys=[idle, name], args=[DOORBELL_TTL_S, _inbox_prefix(), INBOX_TTL_S]))
+
+    def wait(self, idle: str, inbox: str, token: str, *, timeout_s: float) -> bool:
+        """List this process as idle and wait up to `timeout_s` for a nudge; whether one came."""
+        # A wait shorter than the socket's timeout; BLPOP's is in seconds, and 0 would wait for ever.
+        timeout_s = min(max(round(timeout_s, 3), 0.001), MAX_WAIT_S)
+        with self.client.pipeline(transaction=False) as pipe:
+            # EVAL, not EVALSHA: a registered script in a pipeline costs a SCRIPT EXISTS round trip.
+            pipe.eval(_LIST_IDLE, 1, idle, token, timeout_s + IDLE_MARGIN_S)
+            pipe.blpop([inbox], timeout=timeout_s)
+            _, popped = pipe.execute()
+        return popped is not None or bool(self._unlist_idle(keys=[idle, inbox], args=[token]))
+
+    def idle_count(self, idle: str) -> int:
+        import redis
+
+        try:
+            return self.client.zcount(idle, f"({self.client.time()[0]}", "+inf")
+        except redis.RedisError:
+            return 0
 
     def clear(self, name: str) -> None:
         self.client.delete(name)
@@ -83,7 +191,7 @@ class _MemoryDoorbells:
         self.lock = threading.Lock()
         self.rung_at: dict[str, float] = {}
 
-    def ring(self, name: str) -> bool:
+    def ring(self, name: str, *, idle: str) -> bool:
         now = time.monotonic()
         with self.lock:
             if now - self.rung_at.get(name, -DOORBELL_TTL_S) < DOORBELL_TTL_S:

@@ -80,6 +80,22 @@ def work(execution_id: int | None = None, *, doorbell: str | None = None, redeli
     return ran
 
 
+def linger() -> int:
+    """Run what new submits bring while this worker process would otherwise be idle, for at most
+    STRUCTFORGE_WORKER_LINGER_S; called when a wake-up's work is done. Returns how many it ran.
+
+    Bounded because the process holds its Celery pool slot meanwhile: the worker's other messages
+    (a delayed run due, a cancel, the periodic tasks) wait for the linger to end.
+    """
+    until = time.monotonic() + settings.STRUCTFORGE_WORKER_LINGER_S
+    ran = 0
+    while dispatch.wait_for_nudge(until):
+        while (claim := admission.admit_next()) is not None:
+            run_claimed(claim)
+            ran += 1
+    return ran
+
+
 def run_claimed(claim: Claim) -> None:
     try:
         Runner(claim).run()

@@ -280,6 +280,10 @@ STRUCTFORGE_STANDALONE_WORKERS = env_int("STRUCTFORGE_STANDALONE_WORKERS", 4)
 STRUCTFORGE_NODE_THREADS = env_int("STRUCTFORGE_NODE_THREADS", 8)
 STRUCTFORGE_HEARTBEAT_S = env_float("STRUCTFORGE_HEARTBEAT_S", 5.0)
 STRUCTFORGE_HEARTBEAT_STALE_S = env_float("STRUCTFORGE_HEARTBEAT_STALE_S", 30.0)
+# How long a worker process that ran out of new runs waits for more before its wake-up ends
+# (executions/dispatch.py): runs submitted meanwhile reach it without a Celery message. Its pool
+# slot is taken meanwhile, so the worker's other messages (a delayed run due) wait up to this long.
+STRUCTFORGE_WORKER_LINGER_S = env_float("STRUCTFORGE_WORKER_LINGER_S", 0.25)
 STRUCTFORGE_PARK_THRESHOLD_S = env_float("STRUCTFORGE_PARK_THRESHOLD_S", 5.0)
 STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH = env_int("STRUCTFORGE_MAX_SUBWORKFLOW_DEPTH", 5)
 STRUCTFORGE_NODE_LOG_LINES = env_int("STRUCTFORGE_NODE_LOG_LINES", 100)

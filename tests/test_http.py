@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from executions import dispatch
 from tests.http_server import Reply
 from tests.web_server import TIMEOUT_S, WebServer, api_token
 from tests.workers import wait_until
@@ -115,10 +116,17 @@ def test_a_client_that_leaves_during_a_synchronous_run_ends_the_wait(django_db_s
 
 
 def waits_for_a_run() -> int:
-    """Redis clients blocked waiting for a run to finish (`executions.live.wait_finished`), in the tests' database."""
+    """Redis clients blocked waiting for a run to finish (`executions.live.wait_finished`), in the tests' database.
+
+    Idle worker processes waiting for a nudge block the same way, on clients of their own name.
+    """
     client = redis.Redis.from_url(settings.REDIS_URL)
     database = client.connection_pool.connection_kwargs.get("db", 0)
     try:
-        return sum(1 for entry in client.client_list() if entry["cmd"] == "blpop" and int(entry["db"]) == database)
+        return sum(
+            1
+            for entry in client.client_list()
+            if entry["cmd"] == "blpop" and int(entry["db"]) == database and entry["name"] != dispatch.CLIENT_NAME
+        )
     finally:
         client.close()

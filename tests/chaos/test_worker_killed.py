@@ -2,8 +2,9 @@
 
 import pytest
 
+from executions import dispatch
 from executions.models import Execution, Trigger
-from executions.services import execution_start
+from executions.services import execution_start, queue_reconcile
 from tests.http_server import Reply
 from tests.workers import wait_for, wait_until
 from workflows.services import workflow_create
@@ -50,3 +51,22 @@ def test_a_killed_workers_run_is_finished_by_another_without_rerunning_finished_
     assert (server.hits("/first"), server.hits("/last")) == (1, 1)
     assert execution.output == {"last": last.output}
     assert Execution.objects.get(pk=execution.pk).status == "success"
+
+
+def test_a_run_nudged_to_a_killed_idle_worker_is_started_by_the_reconciler(alice, settings, start_worker):
+    settings.STRUCTFORGE_QUEUE_PREFIX = "chaos-idle-killed-"
+    queues = {"STRUCTFORGE_QUEUE_PREFIX": settings.STRUCTFORGE_QUEUE_PREFIX}
+    workflow = workflow_create(owner=alice, name="One step", definition={"nodes": [{"id": "only", "type": "noop"}]})
+    doomed = start_worker(extra_env={**queues, "STRUCTFORGE_WORKER_LINGER_S": "60"}, concurrency=1)
+    wait_for(execution_start(workflow=workflow, trigger=Trigger.API, triggered_by=alice), "success")
+    wait_until(lambda: dispatch.idle_workers() == 1)
+
+    doomed.kill()
+    execution = execution_start(workflow=workflow, trigger=Trigger.API, triggered_by=alice)
+
+    # The nudge went to the dead process's inbox: no wake-up is queued, and nobody looks.
+    assert (dispatch.idle_workers(), dispatch.queued_wakeups()) == (0, 0)
+    start_worker(extra_env=queues, concurrency=1)
+    assert Execution.objects.get(pk=execution.pk).status == "pending"
+    assert queue_reconcile() == 1
+    assert wait_for(execution, "success").status == "success"
