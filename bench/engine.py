@@ -280,6 +280,8 @@ def interleaved(repetitions: int, ours: Callable[[], Run], theirs: Callable[[], 
     mine, baseline = [], []
     for _ in range(repetitions):
         mine.append(succeeded(ours()))
+        # A worker process lingering for more runs would hold Celery's task back.
+        _harness.wait_for(lambda: dispatch.idle_workers() == 0)
         baseline.append(theirs())
     return mine, baseline
 

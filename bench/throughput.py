@@ -205,6 +205,8 @@ def api_round(workflow, user, count, web, token, workers) -> dict:
 
 
 def celery_round(count: int, workers: list[_harness.Worker]) -> dict:
+    # A worker process lingering after the runs of an API round would hold back the first no-ops.
+    _harness.wait_for(lambda: dispatch.idle_workers() == 0)
     cpu_before = cpu_now(None, workers)
     started = time.perf_counter()
     result = group(celery_noop.s(i).set(queue=QUEUE) for i in range(count)).apply_async()

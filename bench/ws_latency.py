@@ -21,6 +21,9 @@ Uses the benchmark database, Redis database and queue prefix of bench/_harness.p
   machine, so the same clock). It covers the commit, the publisher thread (Redis state + seq),
   the channel layer, the web server and the client.
 
+- CPU per run during each window, by process (the load's, the workers' trees, the web server's,
+  PostgreSQL's, Redis's and the probes'), over the load's and the probes' runs.
+
 - With `--connect-storm N`: N clients open a socket at once, each to a pending run of its own;
   milliseconds from opening to the snapshot (median, max), three times.
 
@@ -33,6 +36,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import random
 import sys
 import time
@@ -169,8 +173,18 @@ def stop_load(user) -> None:
         time.sleep(0.2)
 
 
-def measure(web, args, rate: float, users, workflows, token) -> list[str]:
-    """One window at `rate`: the table row."""
+def cpu_now(web, workers, loader) -> dict[str, dict[int, float]]:
+    used = _harness.cpu_seconds(
+        trees={"load": [loader.pid], "workers": [w.process.pid for w in workers], "web": [web.process.pid]},
+        commands={"PostgreSQL": "postgres", "Redis": "redis-server"},
+    )
+    times = os.times()
+    used["probes"] = {os.getpid(): times.user + times.system}
+    return used
+
+
+def measure(web, workers, args, rate: float, users, workflows, token) -> tuple[list[str], list[str]]:
+    """One window at `rate`: its latency row and its row of CPU per finished run."""
     load_user, _ = users
     load_workflow, probe_workflow = workflows
     _harness.clear_executions(users)
@@ -184,8 +198,10 @@ def measure(web, args, rate: float, users, workflows, token) -> list[str]:
     # The probes' own full collections (about 100 ms with Django loaded) would count as latency.
     freeze_startup_objects()
     window_start = timezone.now()
+    cpu_before = cpu_now(web, workers, loader)
     go.set()
     outcomes = asyncio.run(run_probes(web, probe_workflow, token, args.probes, args.seconds, latencies))
+    cpu_used = _harness.cpu_used(cpu_before, cpu_now(web, workers, loader))
     loader.join()
     window_end = window_start + timedelta(seconds=args.seconds)
     finished = Execution.objects.filter(
@@ -193,7 +209,11 @@ def measure(web, args, rate: float, users, workflows, token) -> list[str]:
     ).count()
     stop_load(load_user)
     print(f"rate {rate:g}/s: probes {outcomes}", flush=True)
-    return [f"{rate:g}", f"{finished / args.seconds:.0f}", *_distribution(latencies)]
+    # Every run of the window, the probes' too (the load's last ones may still be running).
+    runs = max(1, finished + outcomes.get("measured", 0))
+    cpu_cells = [f"{seconds / runs * 1000:.2f}" for seconds in cpu_used.values()]
+    cpu_row = [f"{rate:g}", *cpu_cells, f"{sum(cpu_used.values()) / runs * 1000:.2f}"]
+    return [f"{rate:g}", f"{finished / args.seconds:.0f}", *_distribution(latencies)], cpu_row
 
 
 def _distribution(values: list[float]) -> list[str]:
@@ -256,7 +276,7 @@ def main() -> None:
     machine = _harness.machine()
 
     workers = [_harness.Worker(concurrency=args.concurrency) for _ in range(args.workers)]
-    rows = []
+    rows, cpu_rows = [], []
     try:
         for worker in workers:
             worker.start()
@@ -264,7 +284,9 @@ def main() -> None:
             # A warm-up probe: the web server and the workers load everything on first use.
             asyncio.run(run_probes(web, workflows[1], token, 1, 1, []))
             for rate in rates:
-                rows.append(measure(web, args, rate, users, workflows, token))
+                row, cpu_row = measure(web, workers, args, rate, users, workflows, token)
+                rows.append(row)
+                cpu_rows.append(cpu_row)
             storm = connect_storm(web, workflows[1], users[1], token, args.connect_storm) if args.connect_storm else []
     finally:
         _harness.stop_all_workers()
@@ -278,6 +300,9 @@ def main() -> None:
     )
     headers = ["offered/s", "finished/s", "node events", "p50 ms", "p90 ms", "p99 ms", "max ms"]
     print(_harness.table(headers, rows, align=">" * len(headers)))
+    cpu_headers = ["offered/s", "load", "workers", "web", "PostgreSQL", "Redis", "probes", "all"]
+    print("\nCPU ms per run during the window (the load's and the probes' runs), by process")
+    print(_harness.table(cpu_headers, cpu_rows, align=">" * len(cpu_headers)))
     if storm:
         print("\n" + "\n".join(storm))
 
