@@ -306,6 +306,15 @@ def cpu_seconds(*, trees: dict[str, list[int]], commands: dict[str, str]) -> dic
     return used
 
 
+def run_cpu_seconds(*, trees: dict[str, list[int]], this_process: str) -> dict[str, dict[int, float]]:
+    """`cpu_seconds` of the given process trees, of PostgreSQL's and Redis's processes, and of
+    this process (under the role `this_process`), in that order."""
+    used = cpu_seconds(trees=trees, commands={"PostgreSQL": "postgres", "Redis": "redis-server"})
+    times = os.times()
+    used[this_process] = {os.getpid(): times.user + times.system}
+    return used
+
+
 def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
     """Seconds used between two `cpu_seconds` readings, by role. A process that ended in between
     is left out (its time went with it); one that started counts from zero."""

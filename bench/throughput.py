@@ -161,13 +161,10 @@ def drain(workflow: Workflow, after_pk: int, count: int, workers: list[_harness.
 
 
 def cpu_now(web, workers) -> dict[str, dict[int, float]]:
-    used = _harness.cpu_seconds(
+    return _harness.run_cpu_seconds(
         trees={"web": [web.process.pid] if web else [], "workers": [w.process.pid for w in workers]},
-        commands={"PostgreSQL": "postgres", "Redis": "redis-server"},
+        this_process="submitter" if web else "submitter (execution_start)",
     )
-    times = os.times()
-    used["submitter" if web else "submitter (execution_start)"] = {os.getpid(): times.user + times.system}
-    return used
 
 
 def api_round(workflow, user, count, web, token, workers) -> dict:

@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
 import random
 import sys
 import time
@@ -174,13 +173,10 @@ def stop_load(user) -> None:
 
 
 def cpu_now(web, workers, loader) -> dict[str, dict[int, float]]:
-    used = _harness.cpu_seconds(
+    return _harness.run_cpu_seconds(
         trees={"load": [loader.pid], "workers": [w.process.pid for w in workers], "web": [web.process.pid]},
-        commands={"PostgreSQL": "postgres", "Redis": "redis-server"},
+        this_process="probes",
     )
-    times = os.times()
-    used["probes"] = {os.getpid(): times.user + times.system}
-    return used
 
 
 def measure(web, workers, args, rate: float, users, workflows, token) -> tuple[list[str], list[str]]:

@@ -66,7 +66,7 @@ def wake_for_pending(priority: str) -> bool:
     """
     doorbell = f"structforge:doorbell:{queue_for(priority)}"
     try:
-        rung_now = _doorbells().ring(doorbell, idle=_idle_key())
+        rung_now = _doorbells().ring(doorbell)
     except Exception:  # the broker's Redis is down: sending fails too, and says so
         rung_now = True
     return _send({"doorbell": doorbell}, priority=priority) if rung_now else True
@@ -84,7 +84,7 @@ def wait_for_nudge(until: float) -> bool:
     token = uuid.uuid4().hex
     while (left := until - time.monotonic()) > 0:
         try:
-            if doorbells.wait(_idle_key(), _inbox_prefix() + token, token, timeout_s=left):
+            if doorbells.wait(token, timeout_s=left):
                 return True
         except Exception:
             logger.warning("could not wait for runs on the broker; the wake-up ends", exc_info=True)
@@ -97,7 +97,7 @@ def idle_workers() -> int:
     doorbells = _doorbells()
     if not isinstance(doorbells, _RedisDoorbells):
         return 0
-    return doorbells.idle_count(_idle_key())
+    return doorbells.idle_count()
 
 
 def _idle_key() -> str:
@@ -139,6 +139,8 @@ return 0
 )
 # KEYS: the idle list. ARGV: the token, how long to stay listed.
 _LIST_IDLE = _NOW + "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])"
+# KEYS: the idle list. Returns how many processes are listed and not expired.
+_COUNT_IDLE = _NOW + "return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')"
 # KEYS: the idle list, the inbox. ARGV: the token. Returns 1 when a nudge came after all.
 _UNLIST_IDLE = """
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then return 0 end
@@ -157,12 +159,14 @@ class _RedisDoorbells:
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, client_name=CLIENT_NAME)
         self._ring = self.client.register_script(_RING)
         self._unlist_idle = self.client.register_script(_UNLIST_IDLE)
+        self._count_idle = self.client.register_script(_COUNT_IDLE)
 
-    def ring(self, name: str, *, idle: str) -> bool:
-        return bool(self._ring(keys=[idle, name], args=[DOORBELL_TTL_S, _inbox_prefix(), INBOX_TTL_S]))
+    def ring(self, name: str) -> bool:
+        return bool(self._ring(keys=[_idle_key(), name], args=[DOORBELL_TTL_S, _inbox_prefix(), INBOX_TTL_S]))
 
-    def wait(self, idle: str, inbox: str, token: str, *, timeout_s: float) -> bool:
+    def wait(self, token: str, *, timeout_s: float) -> bool:
         """List this process as idle and wait up to `timeout_s` for a nudge; whether one came."""
+        idle, inbox = _idle_key(), _inbox_prefix() + token
         # A wait shorter than the socket's timeout; BLPOP's is in seconds, and 0 would wait for ever.
         timeout_s = min(max(round(timeout_s, 3), 0.001), MAX_WAIT_S)
         with self.client.pipeline(transaction=False) as pipe:
@@ -172,11 +176,11 @@ class _RedisDoorbells:
             _, popped = pipe.execute()
         return popped is not None or bool(self._unlist_idle(keys=[idle, inbox], args=[token]))
 
-    def idle_count(self, idle: str) -> int:
+    def idle_count(self) -> int:
         import redis
 
         try:
-            return self.client.zcount(idle, f"({self.client.time()[0]}", "+inf")
+            return int(self._count_idle(keys=[_idle_key()]))
         except redis.RedisError:
             return 0
 
@@ -191,7 +195,7 @@ class _MemoryDoorbells:
         self.lock = threading.Lock()
         self.rung_at: dict[str, float] = {}
 
-    def ring(self, name: str, *, idle: str) -> bool:
+    def ring(self, name: str) -> bool:
         now = time.monotonic()
         with self.lock:
             if now - self.rung_at.get(name, -DOORBELL_TTL_S) < DOORBELL_TTL_S:

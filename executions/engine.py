@@ -80,9 +80,16 @@ def work(execution_id: int | None = None, *, doorbell: str | None = None, redeli
     return ran
 
 
+def answer_wakeup(execution_id: int | None = None, *, doorbell: str | None = None, redelivered: bool = False) -> int:
+    """What a worker does with one wake-up message: `work`, then, for the wake-ups of new runs
+    (a doorbell), `linger`, since more are likely to follow. Returns how many executions it ran."""
+    ran = work(execution_id, doorbell=doorbell, redelivered=redelivered)
+    return ran + linger() if doorbell is not None else ran
+
+
 def linger() -> int:
     """Run what new submits bring while this worker process would otherwise be idle, for at most
-    STRUCTFORGE_WORKER_LINGER_S; called when a wake-up's work is done. Returns how many it ran.
+    STRUCTFORGE_WORKER_LINGER_S. Returns how many it ran.
 
     Bounded because the process holds its Celery pool slot meanwhile: the worker's other messages
     (a delayed run due, a cancel, the periodic tasks) wait for the linger to end.

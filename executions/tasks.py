@@ -8,9 +8,7 @@ def run_execution_task(self, *, execution_id: int | None = None, doorbell: str |
     # A wake-up: admission control decides which execution runs (the one named may not be the
     # most urgent). Safe to deliver any number of times: with nothing admissible it does nothing.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    engine.work(execution_id, doorbell=doorbell, redelivered=redelivered)
-    if doorbell is not None:  # the wake-ups of new runs: more are likely to follow
-        engine.linger()
+    engine.answer_wakeup(execution_id, doorbell=doorbell, redelivered=redelivered)
 
 
 @shared_task(name="executions.reap_executions", ignore_result=True)
